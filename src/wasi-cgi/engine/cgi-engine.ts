@@ -1,0 +1,145 @@
+// CGI mode: every request runs in a fresh instance, in a pool of worker threads.
+import type { Worker } from "node:worker_threads";
+import type { RunRequest, WorkerEvent } from "./messages.js";
+import { spawnWorker } from "./spawn.js";
+import { type Engine, type EngineOptions, type Job, type JobOutcome, Tail } from "./types.js";
+
+interface Running {
+  id: number;
+  job: Job;
+  stderr: Tail;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  started: boolean;
+  running: Running | undefined;
+}
+
+export class CgiEngine implements Engine {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly deadlines = new Map<Job, ReturnType<typeof setTimeout>>();
+  private nextId = 1;
+  private closed = false;
+  /** Set when a worker cannot even start: the module itself is unusable. */
+  private broken: string | undefined;
+  private readonly first: Promise<void>;
+
+  constructor(private readonly options: EngineOptions) {
+    this.first = this.addSlot().ready;
+  }
+
+  ready(): Promise<void> {
+    return this.first;
+  }
+
+  submit(job: Job): void {
+    if (this.closed) return job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
+    if (this.broken) return job.onEnd({ kind: "trap", message: this.broken }, "");
+    this.deadlines.set(
+      job,
+      setTimeout(() => this.timeout(job), this.options.timeoutMs),
+    );
+    this.queue.push(job);
+    this.dispatch();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.finish(job, { kind: "lost", message: "the handler was closed" }, "");
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private addSlot(): Slot {
+    const worker = spawnWorker({ mode: "cgi", module: this.options.module, args: this.options.args });
+    let markReady!: () => void;
+    const slot: Slot = { worker, ready: new Promise((resolve) => (markReady = resolve)), started: false, running: undefined };
+    worker.on("message", (event: WorkerEvent) => {
+      if (event.type !== "ready") return this.onEvent(slot, event);
+      slot.started = true;
+      if (!slot.running) worker.unref();
+      markReady();
+    });
+    worker.on("error", (error) => {
+      if (!slot.started) {
+        this.broken = `the module cannot be instantiated: ${error.message}`;
+        this.options.logger.error(this.broken);
+        markReady();
+      }
+      this.replace(slot, { kind: "trap", message: `worker failed: ${error.message}` });
+    });
+    worker.on("exit", () => {
+      if (this.slots.includes(slot)) this.replace(slot, { kind: "lost", message: "the worker thread stopped" });
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onEvent(slot: Slot, event: WorkerEvent): void {
+    const running = slot.running;
+    if (!running) return;
+    if (event.type === "stdout" && event.id === running.id) running.job.onData(event.chunk);
+    else if (event.type === "stderr") running.stderr.add(new TextDecoder().decode(event.chunk));
+    else if (event.type === "done" && event.id === running.id) {
+      slot.running = undefined;
+      slot.worker.unref();
+      const outcome: JobOutcome =
+        event.trap !== undefined
+          ? { kind: "trap", message: event.trap }
+          : event.exitCode === 0
+            ? { kind: "complete" }
+            : { kind: "exit", exitCode: event.exitCode ?? -1 };
+      this.finish(running.job, outcome, running.stderr.toString());
+      this.dispatch();
+    }
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => !s.running);
+      if (!slot && this.slots.length < this.options.poolSize) slot = this.addSlot();
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      const running: Running = { id: this.nextId++, job, stderr: new Tail(64 * 1024) };
+      slot.running = running;
+      slot.worker.ref();
+      const run: RunRequest = { id: running.id, env: job.env, body: job.body };
+      slot.worker.postMessage(run);
+    }
+  }
+
+  private timeout(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return this.finish(job, { kind: "timeout" }, "");
+    }
+    const slot = this.slots.find((s) => s.running?.job === job);
+    if (slot) this.replace(slot, { kind: "timeout" });
+  }
+
+  /** Ends the slot's worker (and its request, with `outcome`) and starts a new one. */
+  private replace(slot: Slot, outcome: JobOutcome): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    this.slots.splice(index, 1);
+    void slot.worker.terminate();
+    if (slot.running) this.finish(slot.running.job, outcome, slot.running.stderr.toString());
+    if (this.broken) {
+      for (const job of this.queue.splice(0)) this.finish(job, { kind: "trap", message: this.broken }, "");
+    } else if (!this.closed) {
+      this.addSlot();
+      this.dispatch();
+    }
+  }
+
+  private finish(job: Job, outcome: JobOutcome, stderr: string): void {
+    const timer = this.deadlines.get(job);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.deadlines.delete(job);
+    job.onEnd(outcome, stderr);
+  }
+}

@@ -1,0 +1,265 @@
+// Persistent mode: long-lived Go instances in worker threads, each serving many requests at
+// once over the framed stdin/stdout protocol of go/PROTOCOL.md.
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { concat } from "../cgi.js";
+import { encodeCancel, encodeRequest, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
+import type { WorkerEvent } from "./messages.js";
+import { spawnWorker } from "./spawn.js";
+import { type Engine, type EngineOptions, type Job, type JobOutcome } from "./types.js";
+
+/** Requests in flight on every instance before the pool adds one. */
+const GROW_AT = 8;
+/** Requests in flight on one instance beyond which new ones wait in the queue. */
+const MAX_IN_FLIGHT = 256;
+/** How long a timed-out or cancelled request may take to end before its instance is replaced. */
+const MAX_GRACE_MS = 1000;
+/** An instance that dies this many times in a row without serving is a broken module. */
+const MAX_FAILED_STARTS = 3;
+
+class Instance {
+  readonly worker: Worker;
+  readonly inFlight = new Map<number, Job>();
+  /** Requests already answered (timeout, client gone) whose END has not come yet. */
+  readonly abandoned = new Map<number, ReturnType<typeof setTimeout>>();
+  readonly ready: Promise<void>;
+  served = 0;
+  private readonly port: MessagePort;
+  private readonly doorbell = new Int32Array(new SharedArrayBuffer(4));
+  private outbox: Uint8Array[] = [];
+  private flushScheduled = false;
+  private readonly reader: FrameReader;
+
+  constructor(
+    options: EngineOptions,
+    onFrame: (instance: Instance, kind: number, id: number, payload: Uint8Array) => void,
+    onEvent: (instance: Instance, event: WorkerEvent) => void,
+  ) {
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.worker = spawnWorker(
+      {
+        mode: "persistent",
+        module: options.module,
+        args: options.args,
+        env: options.env,
+        doorbell: this.doorbell.buffer as SharedArrayBuffer,
+        port: channel.port2,
+      },
+      [channel.port2],
+    );
+    this.reader = new FrameReader((kind, id, payload) => onFrame(this, kind, id, payload));
+    this.ready = new Promise((resolve) => {
+      this.worker.on("message", (event: WorkerEvent) => {
+        if (event.type === "ready") {
+          this.updateRef();
+          resolve();
+        }
+        else if (event.type === "stdout") this.reader.push(event.chunk);
+        else onEvent(this, event);
+      });
+    });
+  }
+
+  send(frame: Uint8Array): void {
+    this.outbox.push(frame);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Everything submitted in this turn of the event loop goes in one message and one wake-up.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.outbox.length === 1 ? this.outbox[0]! : concat(this.outbox);
+    this.outbox = [];
+    const buffer =
+      batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
+    this.port.postMessage(buffer, [buffer as ArrayBuffer]);
+    Atomics.add(this.doorbell, 0, 1);
+    Atomics.notify(this.doorbell, 0);
+  }
+
+  get load(): number {
+    return this.inFlight.size;
+  }
+
+  updateRef(): void {
+    if (this.inFlight.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  stop(): Promise<number> {
+    this.port.close();
+    return this.worker.terminate();
+  }
+}
+
+export class PersistentEngine implements Engine {
+  private readonly instances: Instance[] = [];
+  private readonly queue: Job[] = [];
+  private readonly deadlines = new Map<Job, ReturnType<typeof setTimeout>>();
+  private nextId = 1;
+  private closed = false;
+  private failedStarts = 0;
+  private broken: string | undefined;
+  private readonly first: Promise<void>;
+
+  constructor(private readonly options: EngineOptions) {
+    this.first = this.addInstance().ready;
+  }
+
+  ready(): Promise<void> {
+    return this.first;
+  }
+
+  submit(job: Job): void {
+    if (this.closed) return job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
+    if (this.broken) return job.onEnd({ kind: "trap", message: this.broken }, "");
+    this.deadlines.set(
+      job,
+      setTimeout(() => this.timeout(job), this.options.timeoutMs),
+    );
+    this.queue.push(job);
+    this.dispatch();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.finish(job, { kind: "lost", message: "the handler was closed" }, "");
+    const instances = this.instances.splice(0);
+    for (const instance of instances) this.failAll(instance, { kind: "lost", message: "the handler was closed" });
+    await Promise.all(instances.map((instance) => instance.stop()));
+  }
+
+  private addInstance(): Instance {
+    const instance = new Instance(
+      this.options,
+      (inst, kind, id, payload) => this.onFrame(inst, kind, id, payload),
+      (inst, event) => this.onEvent(inst, event),
+    );
+    instance.worker.on("error", (error) => this.lose(instance, `the instance failed: ${error.message}`));
+    instance.worker.on("exit", () => this.lose(instance, "the instance's worker stopped"));
+    this.instances.push(instance);
+    return instance;
+  }
+
+  private pick(): Instance | undefined {
+    let best: Instance | undefined;
+    for (const instance of this.instances) if (!best || instance.load < best.load) best = instance;
+    if ((!best || best.load >= GROW_AT) && this.instances.length < this.options.poolSize) return this.addInstance();
+    return best && best.load < MAX_IN_FLIGHT ? best : undefined;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const instance = this.pick();
+      if (!instance) return;
+      const job = this.queue.shift()!;
+      const id = this.nextId++;
+      if (this.nextId > 0xffffffff) this.nextId = 1;
+      instance.inFlight.set(id, job);
+      instance.updateRef();
+      instance.send(encodeRequest(id, job.env, job.body));
+      job.signal?.addEventListener("abort", () => this.abandon(instance, id, { kind: "lost", message: "the client went away" }), {
+        once: true,
+      });
+    }
+  }
+
+  private onFrame(instance: Instance, kind: number, id: number, payload: Uint8Array): void {
+    const job = instance.inFlight.get(id);
+    if (!job) {
+      if (kind === FRAME_END) this.clearAbandoned(instance, id);
+      return;
+    }
+    if (kind === FRAME_DATA) return job.onData(payload);
+    if (kind !== FRAME_END) return;
+    instance.inFlight.delete(id);
+    instance.served++;
+    this.failedStarts = 0;
+    instance.updateRef();
+    this.finish(job, { kind: "complete" }, "");
+    this.dispatch();
+  }
+
+  private onEvent(instance: Instance, event: WorkerEvent): void {
+    if (event.type === "stderr") {
+      this.options.logger.stderr(new TextDecoder().decode(event.chunk));
+    } else if (event.type === "exit") {
+      const cause = event.trap ?? `the instance exited with status ${event.exitCode}`;
+      this.lose(instance, cause, event.trap ? "trap" : "exit", event.exitCode ?? -1);
+    }
+  }
+
+  /** Answers a request now; the instance gets a CANCEL and a grace period to end it. */
+  private abandon(instance: Instance, id: number, outcome: JobOutcome): void {
+    const job = instance.inFlight.get(id);
+    if (!job) return;
+    instance.inFlight.delete(id);
+    instance.updateRef();
+    this.finish(job, outcome, "");
+    if (!this.instances.includes(instance)) return;
+    instance.send(encodeCancel(id));
+    const grace = Math.min(MAX_GRACE_MS, this.options.timeoutMs);
+    const timer = setTimeout(() => this.lose(instance, "a cancelled request did not end: the instance is stuck"), grace);
+    timer.unref();
+    instance.abandoned.set(id, timer);
+    this.dispatch();
+  }
+
+  private clearAbandoned(instance: Instance, id: number): void {
+    clearTimeout(instance.abandoned.get(id));
+    instance.abandoned.delete(id);
+  }
+
+  private timeout(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return this.finish(job, { kind: "timeout" }, "");
+    }
+    for (const instance of this.instances) {
+      for (const [id, candidate] of instance.inFlight) {
+        if (candidate === job) return this.abandon(instance, id, { kind: "timeout" });
+      }
+    }
+  }
+
+  /** Drops a dead or stuck instance: its requests fail, a new instance takes its place. */
+  private lose(instance: Instance, message: string, kind: "trap" | "exit" | "lost" = "lost", exitCode = -1): void {
+    const index = this.instances.indexOf(instance);
+    if (index < 0) return;
+    this.instances.splice(index, 1);
+    for (const timer of instance.abandoned.values()) clearTimeout(timer);
+    void instance.stop();
+    const outcome: JobOutcome =
+      kind === "trap" ? { kind, message } : kind === "exit" ? { kind, exitCode } : { kind, message };
+    if (instance.inFlight.size === 0 && !this.closed) {
+      this.options.logger.error(`wasi-adapter: ${message}; starting a new instance`);
+    }
+    this.failAll(instance, outcome);
+    if (instance.served === 0 && ++this.failedStarts >= MAX_FAILED_STARTS) {
+      this.broken = `the module does not stay up in persistent mode: ${message}`;
+      for (const job of this.queue.splice(0)) this.finish(job, { kind: "trap", message: this.broken }, "");
+      return;
+    }
+    if (!this.closed) {
+      if (this.instances.length === 0) this.addInstance();
+      this.dispatch();
+    }
+  }
+
+  /** The instance's stderr was already logged as it came, so it is not repeated here. */
+  private failAll(instance: Instance, outcome: JobOutcome): void {
+    for (const job of instance.inFlight.values()) this.finish(job, outcome, "");
+    instance.inFlight.clear();
+  }
+
+  private finish(job: Job, outcome: JobOutcome, stderr: string): void {
+    const timer = this.deadlines.get(job);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.deadlines.delete(job);
+    job.onEnd(outcome, stderr);
+  }
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    "adapters/vercel/index": "src/adapters/vercel/index.ts",
+    "adapters/netlify/index": "src/adapters/netlify/index.ts",
+    "adapters/node/index": "src/adapters/node/index.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  clean: true,
+  target: "node20",
+  platform: "node",
+  splitting: false,
+  sourcemap: false,
+});
