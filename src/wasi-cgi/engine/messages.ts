@@ -8,7 +8,7 @@ export interface WorkerSetup {
   module: WebAssembly.Module;
   /** argv of the module: the program name. */
   args: string[];
-  /** Persistent mode: the main thread bumps cell 0 after each post on `port`. */
+  /** Persistent mode: the main thread bumps cell 0 after each post on `port`; the worker stores Date.now() | 0 in cell 1 on each poll. */
   doorbell?: SharedArrayBuffer;
   port?: MessagePort;
   /** Persistent mode: the instance's environment (CGI variables travel per request). */

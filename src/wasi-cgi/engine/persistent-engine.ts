@@ -13,6 +13,8 @@ const GROW_AT = 8;
 const MAX_IN_FLIGHT = 256;
 /** How long a timed-out or cancelled request may take to end before its instance is replaced. */
 const MAX_GRACE_MS = 1000;
+/** An instance with work that has not polled for this long is busy on the CPU: go elsewhere. */
+const STALL_MS = 50;
 /** An instance that dies this many times in a row without serving is a broken module. */
 const MAX_FAILED_STARTS = 3;
 
@@ -24,7 +26,8 @@ class Instance {
   readonly ready: Promise<void>;
   served = 0;
   private readonly port: MessagePort;
-  private readonly doorbell = new Int32Array(new SharedArrayBuffer(4));
+  /** Cell 0: bumped by us after each post. Cell 1: the worker's Date.now() at its last poll, wrapped to 32 bits. */
+  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private readonly reader: FrameReader;
@@ -42,7 +45,7 @@ class Instance {
         module: options.module,
         args: options.args,
         env: options.env,
-        doorbell: this.doorbell.buffer as SharedArrayBuffer,
+        doorbell: this.shared.buffer as SharedArrayBuffer,
         port: channel.port2,
       },
       [channel.port2],
@@ -75,8 +78,17 @@ class Instance {
     const buffer =
       batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
     this.port.postMessage(buffer, [buffer as ArrayBuffer]);
-    Atomics.add(this.doorbell, 0, 1);
-    Atomics.notify(this.doorbell, 0);
+    Atomics.add(this.shared, 0, 1);
+    Atomics.notify(this.shared, 0);
+  }
+
+  /**
+   * False while the instance has work but has not polled for STALL_MS (a CPU-bound handler), and
+   * while a cancelled request has not ended (the instance may be stuck and about to be replaced).
+   */
+  responsive(now: number): boolean {
+    if (this.abandoned.size > 0) return false;
+    return this.inFlight.size === 0 || ((now - Atomics.load(this.shared, 1)) | 0) < STALL_MS;
   }
 
   get load(): number {
@@ -143,11 +155,18 @@ export class PersistentEngine implements Engine {
     return instance;
   }
 
+  /** The least loaded responsive instance; a new one when all are busy and the pool may grow. */
   private pick(): Instance | undefined {
+    const now = Date.now() | 0;
     let best: Instance | undefined;
-    for (const instance of this.instances) if (!best || instance.load < best.load) best = instance;
+    let fallback: Instance | undefined;
+    for (const instance of this.instances) {
+      if (!fallback || instance.load < fallback.load) fallback = instance;
+      if (instance.responsive(now) && (!best || instance.load < best.load)) best = instance;
+    }
     if ((!best || best.load >= GROW_AT) && this.instances.length < this.options.poolSize) return this.addInstance();
-    return best && best.load < MAX_IN_FLIGHT ? best : undefined;
+    const chosen = best ?? fallback;
+    return chosen && chosen.load < MAX_IN_FLIGHT ? chosen : undefined;
   }
 
   private dispatch(): void {

@@ -118,6 +118,7 @@ class PortSource implements ByteSource {
   }
 
   ready(): boolean {
+    Atomics.store(this.doorbell, 1, Date.now() | 0);
     if (this.chunks.length === 0) this.drain();
     return this.chunks.length > 0 || this.closed;
   }

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { CgiOutputError, CgiOutputParser, metaVariables, parseHead } from "../src/wasi-cgi/cgi.js";
+
+const asMap = (vars: string[]) => Object.fromEntries(vars.map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
+
+describe("meta-variables", () => {
+  it("follows RFC 3875 and what net/http/cgi expects", () => {
+    const request = new Request("https://example.test/api/x%20y?a=1&a=2", {
+      method: "POST",
+      body: "hello",
+      headers: { "content-type": "text/plain", "x-forwarded-for": "1.2.3.4", proxy: "evil", "accept-language": "sv" },
+    });
+    const env = asMap(metaVariables(request, 5, { remoteAddr: "198.51.100.1", remotePort: 4242 }, { GREETING: "hi" }));
+    expect(env).toMatchObject({
+      GATEWAY_INTERFACE: "CGI/1.1",
+      SERVER_PROTOCOL: "HTTP/1.1",
+      REQUEST_METHOD: "POST",
+      REQUEST_URI: "/api/x%20y?a=1&a=2",
+      SCRIPT_NAME: "",
+      PATH_INFO: "/api/x y",
+      QUERY_STRING: "a=1&a=2",
+      CONTENT_LENGTH: "5",
+      CONTENT_TYPE: "text/plain",
+      HTTP_HOST: "example.test",
+      HTTP_X_FORWARDED_FOR: "1.2.3.4",
+      HTTP_ACCEPT_LANGUAGE: "sv",
+      HTTPS: "on",
+      SERVER_NAME: "example.test",
+      SERVER_PORT: "443",
+      REMOTE_ADDR: "198.51.100.1",
+      REMOTE_PORT: "4242",
+      GREETING: "hi",
+    });
+    expect(env.HTTP_PROXY).toBeUndefined();
+    expect(env.HTTP_CONTENT_TYPE).toBeUndefined();
+  });
+
+  it("omits CONTENT_LENGTH and HTTPS for a plain GET", () => {
+    const env = asMap(metaVariables(new Request("http://localhost:3000/"), 0));
+    expect(env.CONTENT_LENGTH).toBeUndefined();
+    expect(env.HTTPS).toBeUndefined();
+    expect(env.SERVER_PORT).toBe("3000");
+    expect(env.REMOTE_ADDR).toBe("127.0.0.1");
+  });
+
+  it("never lets the configured env override a meta-variable", () => {
+    const env = asMap(metaVariables(new Request("http://localhost/"), 0, {}, { REQUEST_METHOD: "DELETE" }));
+    expect(env.REQUEST_METHOD).toBe("GET");
+  });
+});
+
+describe("CGI output", () => {
+  it("parses Status, repeated headers, LF or CRLF line ends", () => {
+    const head = parseHead("Status: 404 Not Here\nContent-Type: text/plain\r\nSet-Cookie: a=1\nSet-Cookie: b=2");
+    expect(head.status).toBe(404);
+    expect(head.statusText).toBe("Not Here");
+    expect(head.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+    expect(head.headers.get("content-type")).toBe("text/plain");
+  });
+
+  it("tells local redirects from client redirects", () => {
+    expect(parseHead("Location: /next?x=1").localRedirect).toBe("/next?x=1");
+    const client = parseHead("Location: https://example.com/");
+    expect(client.status).toBe(302);
+    expect(client.localRedirect).toBeUndefined();
+    expect(parseHead("Status: 307\r\nLocation: /kept").status).toBe(307);
+    expect(parseHead("Status: 307\r\nLocation: /kept").localRedirect).toBeUndefined();
+    expect(parseHead("Location: //evil.example/").status).toBe(302);
+  });
+
+  it("rejects malformed heads", () => {
+    expect(() => parseHead("no colon here")).toThrow(CgiOutputError);
+    expect(() => parseHead("Status: abc")).toThrow(CgiOutputError);
+    expect(() => parseHead("Status: 700 Nope")).toThrow(CgiOutputError);
+  });
+
+  it("splits a head from a binary body across arbitrary chunk boundaries", () => {
+    const body = new Uint8Array([0, 13, 10, 13, 10, 255, 1, 2]);
+    const whole = new Uint8Array([...new TextEncoder().encode("Status: 201 Created\r\nX-A: 1\r\n\r\n"), ...body]);
+    for (let split = 1; split < whole.length; split++) {
+      const parser = new CgiOutputParser();
+      const first = parser.push(whole.slice(0, split));
+      const second = parser.push(whole.slice(split));
+      expect(new Uint8Array([...first, ...second])).toEqual(body);
+      expect(parser.finish().status).toBe(201);
+    }
+  });
+
+  it("reports output with no head", () => {
+    const parser = new CgiOutputParser();
+    parser.push(new TextEncoder().encode("just text"));
+    expect(() => parser.finish()).toThrow(/no CGI header block/);
+    expect(() => new CgiOutputParser().finish()).toThrow(/wrote no CGI response/);
+  });
+});
