@@ -1,0 +1,3 @@
+module github.com/wasi-adapter/wasi-adapter/go
+
+go 1.21

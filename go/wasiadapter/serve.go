@@ -1,0 +1,250 @@
+// Package wasiadapter runs a net/http Handler inside a wasi-adapter host.
+//
+// A program compiled with GOOS=wasip1 GOARCH=wasm calls Serve instead of
+// net/http/cgi.Serve. When the host runs the instance in persistent mode, one
+// instance serves many (concurrent) requests over framed stdin/stdout (see
+// go/PROTOCOL.md); otherwise Serve behaves exactly like cgi.Serve and handles
+// the single CGI request described by the environment.
+package wasiadapter
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Serve serves HTTP requests with h, or with http.DefaultServeMux if h is nil.
+//
+// If the host runs the instance in persistent mode, Serve reads request frames
+// from os.Stdin until it reaches end of file, handling each request in its own
+// goroutine, waits for the requests in flight, and returns. Otherwise it calls
+// cgi.Serve(h) for the one CGI request in the environment; an error from it is
+// printed to os.Stderr.
+func Serve(h http.Handler) {
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	if persistentV1() != 1 {
+		if err := cgi.Serve(h); err != nil {
+			fmt.Fprintln(os.Stderr, "wasiadapter:", err)
+		}
+		return
+	}
+	if err := serveFrames(retryReader{os.Stdin}, retryWriter{os.Stdout}, h); err != nil {
+		fmt.Fprintln(os.Stderr, "wasiadapter:", err)
+	}
+}
+
+// Frame kinds, see go/PROTOCOL.md.
+const (
+	kindRequest = 1 // host → Go
+	kindCancel  = 2 // host → Go
+	kindData    = 1 // Go → host
+	kindEnd     = 2 // Go → host
+
+	frameHeaderSize = 12
+	readBufferSize  = 256 << 10
+)
+
+// serveFrames runs the persistent-mode loop: it reads frames from r until end
+// of file, serves every REQUEST with h in its own goroutine and writes the
+// response frames to w. After end of file it waits for the requests in flight,
+// flushes their output and returns. The error reports a truncated or unreadable
+// input stream or a failed write to w.
+func serveFrames(r io.Reader, w io.Writer, h http.Handler) error {
+	return newServer(w, h, os.Stderr).run(r)
+}
+
+type server struct {
+	handler http.Handler
+	out     *frameWriter
+	errLog  io.Writer
+
+	mu       sync.Mutex
+	inflight map[uint32]*inflightRequest
+	wg       sync.WaitGroup // requests in flight
+	work     chan job       // hands requests to idle workers
+	idle     atomic.Int32   // idle workers
+}
+
+type inflightRequest struct {
+	cancel context.CancelFunc
+}
+
+type job struct {
+	ctx     context.Context
+	id      uint32
+	ir      *inflightRequest
+	payload []byte
+}
+
+// maxIdleWorkers is how many goroutines wait for requests between bursts.
+const maxIdleWorkers = 64
+
+func newServer(w io.Writer, h http.Handler, errLog io.Writer) *server {
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	return &server{
+		handler:  h,
+		out:      newFrameWriter(w),
+		errLog:   errLog,
+		inflight: make(map[uint32]*inflightRequest),
+		work:     make(chan job),
+	}
+}
+
+func (s *server) logf(format string, args ...any) {
+	fmt.Fprintf(s.errLog, "wasiadapter: "+format+"\n", args...)
+}
+
+func (s *server) run(r io.Reader) error {
+	go s.out.run()
+
+	br := bufio.NewReaderSize(r, readBufferSize)
+	hdr := make([]byte, frameHeaderSize)
+	var readErr error
+	for {
+		if br.Buffered() == 0 {
+			// Everything read so far is dispatched. Let its handlers run
+			// (on wasm there is one thread and no preemption) before
+			// reading more, which keeps a large backlog from starving them.
+			runtime.Gosched()
+		}
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			if err != io.EOF {
+				readErr = fmt.Errorf("reading frame header: %w", err)
+			}
+			break
+		}
+		kind := binary.LittleEndian.Uint32(hdr[0:4])
+		id := binary.LittleEndian.Uint32(hdr[4:8])
+		n := binary.LittleEndian.Uint32(hdr[8:12])
+
+		if kind != kindRequest {
+			if n > 0 {
+				if _, err := br.Discard(int(n)); err != nil {
+					readErr = fmt.Errorf("reading frame payload: %w", err)
+					break
+				}
+			}
+			if kind == kindCancel {
+				s.cancel(id)
+			} else {
+				s.logf("ignoring frame of unknown kind %d (id %d)", kind, id)
+			}
+			continue
+		}
+
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			readErr = fmt.Errorf("reading request %d: %w", id, err)
+			break
+		}
+		s.start(id, payload)
+	}
+
+	// No more requests: let the ones in flight finish, then flush.
+	s.wg.Wait()
+	close(s.work)
+	writeErr := s.out.close()
+	if readErr != nil {
+		return readErr
+	}
+	return writeErr
+}
+
+// start registers request id (so that a CANCEL frame read right after it
+// finds it) and serves it in its own goroutine: an idle worker goroutine if
+// one is waiting, a new one otherwise.
+func (s *server) start(id uint32, payload []byte) {
+	ctx, cancel := context.WithCancel(context.Background())
+	j := job{ctx: ctx, id: id, ir: &inflightRequest{cancel: cancel}, payload: payload}
+	s.mu.Lock()
+	_, dup := s.inflight[id]
+	s.inflight[id] = j.ir
+	s.mu.Unlock()
+	if dup {
+		s.logf("request id %d is already in flight", id)
+	}
+
+	s.wg.Add(1)
+	select {
+	case s.work <- j:
+	default:
+		go s.worker(j)
+	}
+}
+
+// worker serves j, then waits for more requests unless enough workers are
+// idle already. Reusing goroutines (as net/http does for the requests of one
+// connection) saves growing a fresh stack for every request.
+func (s *server) worker(j job) {
+	for {
+		s.serveRequest(j)
+		j = job{} // do not keep the request alive while idle
+		if s.idle.Add(1) > maxIdleWorkers {
+			s.idle.Add(-1)
+			return
+		}
+		var ok bool
+		j, ok = <-s.work
+		s.idle.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+func (s *server) cancel(id uint32) {
+	s.mu.Lock()
+	ir := s.inflight[id]
+	s.mu.Unlock()
+	if ir != nil {
+		ir.cancel()
+	}
+}
+
+// finishRequest forgets id. It runs before END is queued: once the host has
+// seen END it may reuse the id.
+func (s *server) finishRequest(id uint32, ir *inflightRequest) {
+	s.mu.Lock()
+	if s.inflight[id] == ir {
+		delete(s.inflight, id)
+	}
+	s.mu.Unlock()
+	ir.cancel()
+}
+
+func (s *server) serveRequest(j job) {
+	ctx, id, ir := j.ctx, j.id, j.ir
+	rw := newResponse(s, id, ctx)
+	defer s.wg.Done()
+	defer func() {
+		if p := recover(); p != nil {
+			rw.recovered(p)
+		}
+		s.finishRequest(id, ir)
+		rw.finish()
+	}()
+
+	req, err := parseRequest(j.payload)
+	if err != nil {
+		s.logf("bad request %d: %v", id, err)
+		rw.internalError()
+		return
+	}
+	rw.req = req
+	s.handler.ServeHTTP(rw, req.WithContext(ctx))
+}

@@ -1,0 +1,117 @@
+// Warm instances: what persistent mode adds on top of the shared handler suite.
+import { describe, expect, it } from "vitest";
+import { fixture, open, until } from "./support.js";
+
+const get = (path: string) => new Request(`http://localhost${path}`);
+
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
+  let text = "";
+  while (!text.includes(needle)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  return text;
+}
+
+describe("persistent mode", () => {
+  it("keeps Go globals across requests (cgi mode does not)", async () => {
+    const warm = open({ wasm: fixture("counter", "persistent"), mode: "persistent", poolSize: 1 });
+    const counts: string[] = [];
+    for (let i = 0; i < 5; i++) counts.push(await (await warm.fetch(get("/api/counter"))).text());
+    expect(counts).toEqual(["1", "2", "3", "4", "5"]);
+    const cold = open({ wasm: fixture("counter", "persistent"), mode: "cgi" });
+    for (let i = 0; i < 3; i++) expect(await (await cold.fetch(get("/api/counter"))).text()).toBe("1");
+  });
+
+  it("streams Server-Sent Events as Go flushes them, before the handler returns", async () => {
+    const sse = open({ wasm: fixture("sse", "persistent"), mode: "persistent" });
+    await sse.ready();
+    const started = performance.now();
+    const response = await sse.fetch(get("/api/sse?n=5&ms=200"));
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const reader = response.body!.getReader();
+    const first = await readUntil(reader, "data: 1\n\n");
+    const firstAt = performance.now() - started;
+    expect(first).toBe("data: 1\n\n");
+    const rest = await readUntil(reader, "data: 5\n\n");
+    const allAt = performance.now() - started;
+    expect(rest).toContain("data: 5");
+    // The handler sleeps 4 × 200 ms after the first event: the first must come well before the end.
+    expect(allAt - firstAt).toBeGreaterThan(600);
+  });
+
+  it("answers 500 for a panic, logs the stack, and goes on serving with the same instance", async () => {
+    const panics = open({ wasm: fixture("panic", "persistent"), mode: "persistent", poolSize: 1 });
+    const response = await panics.fetch(get("/api/panic"));
+    expect(response.status).toBe(500);
+    await until(() => panics.log.stderr.join("").includes("fixture panic"));
+    const again = await panics.fetch(get("/api/panic"));
+    expect(again.status).toBe(500);
+    expect(panics.log.errors).toEqual([]);
+  });
+
+  it("replaces an instance that exits: that request gets 502, the next is served", async () => {
+    const exits = open({ wasm: fixture("exit3", "persistent"), mode: "persistent", poolSize: 1 });
+    const response = await exits.fetch(get("/api/exit3"));
+    expect(response.status).toBe(502);
+    expect(await response.text()).toMatch(/exited with status 3/);
+    const counter = open({ wasm: fixture("counter", "persistent"), mode: "persistent", poolSize: 1 });
+    expect(await (await counter.fetch(get("/api/counter"))).text()).toBe("1");
+  });
+
+  it("cancels r.Context() when the client goes away", async () => {
+    const cancel = open({ wasm: fixture("cancel", "persistent"), mode: "persistent" });
+    await cancel.ready();
+    const client = new AbortController();
+    const pending = cancel.fetch(new Request("http://localhost/api/cancel?ms=5000", { signal: client.signal }));
+    await new Promise((r) => setTimeout(r, 200));
+    client.abort();
+    await pending.catch(() => undefined);
+    await until(() => cancel.log.stderr.join("").includes("cancelled: context canceled"));
+  });
+
+  it("cancels r.Context() on timeout and answers 504", async () => {
+    const cancel = open({ wasm: fixture("cancel", "persistent"), mode: "persistent", timeoutMs: 300 });
+    const response = await cancel.fetch(get("/api/cancel?ms=5000"));
+    expect(response.status).toBe(504);
+    await until(() => cancel.log.stderr.join("").includes("cancelled: context canceled"));
+    expect(cancel.log.errors).toHaveLength(1);
+  });
+
+  it("serves many concurrent requests from one instance", async () => {
+    const sleep = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 1 });
+    await sleep.ready();
+    const started = performance.now();
+    const responses = await Promise.all(Array.from({ length: 50 }, () => sleep.fetch(get("/api/sleep?ms=300"))));
+    for (const response of responses) expect(await response.text()).toBe("slept 300");
+    // Sequentially this would take 15 s; goroutines overlap the sleeps in one instance.
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it("auto mode picks persistent for a wasiadapter module and cgi for a plain cgi.Serve one", async () => {
+    const auto = open({ wasm: fixture("counter", "persistent") });
+    await auto.fetch(get("/api/counter"));
+    expect(await (await auto.fetch(get("/api/counter"))).text()).toBe("2");
+    const plain = open({ wasm: fixture("counter") });
+    await plain.fetch(get("/api/counter"));
+    expect(await (await plain.fetch(get("/api/counter"))).text()).toBe("1");
+  });
+
+  it("refuses persistent mode for a plain CGI module with a message that says what to do", async () => {
+    const wrong = open({ wasm: fixture("hello"), mode: "persistent" });
+    const response = await wrong.fetch(get("/api/hello"));
+    expect(response.status).toBe(502);
+    expect(await response.text()).toMatch(/plain CGI program: use mode "cgi" or "auto"/);
+  });
+
+  it("grows the pool under CPU-bound load and queues nothing behind a busy instance", async () => {
+    const loop = open({ wasm: fixture("loop", "persistent"), mode: "persistent", poolSize: 2, timeoutMs: 1000 });
+    await loop.ready();
+    const stuck = loop.fetch(get("/api/loop?spin=1"));
+    await new Promise((r) => setTimeout(r, 150));
+    const served = await loop.fetch(get("/api/loop"));
+    expect(await served.text()).toBe("not spinning");
+    expect((await stuck).status).toBe(504);
+  });
+});
