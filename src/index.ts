@@ -1,2 +1,12 @@
 export { createHandler, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS } from "./wasi-cgi/handler.js";
-export type { FetchInfo, HandlerOptions, Logger, WasiHandler, WasmSource } from "./wasi-cgi/handler.js";
+export type {
+  BodyInput,
+  FetchInfo,
+  HandlerOptions,
+  HeaderPairs,
+  Logger,
+  Responder,
+  ServeRequest,
+  WasiHandler,
+  WasmSource,
+} from "./wasi-cgi/handler.js";

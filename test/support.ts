@@ -33,7 +33,7 @@ export async function sha256(bytes: Uint8Array | ArrayBuffer): Promise<string> {
   return Buffer.from(digest).toString("hex");
 }
 
-export function randomBytes(length: number): Uint8Array {
+export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
   for (let off = 0; off < length; off += 65536) crypto.getRandomValues(bytes.subarray(off, Math.min(length, off + 65536)));
   return bytes;

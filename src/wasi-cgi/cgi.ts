@@ -1,7 +1,13 @@
 // RFC 3875 both ways: a Web Request becomes CGI meta-variables, a CGI program's stdout becomes
 // a status, headers and body.
 
-export interface RequestFacts {
+/** A request as CGI needs it; adapters fill it from whatever their platform hands them. */
+export interface CgiRequest {
+  method: string;
+  /** Absolute URL: its scheme decides HTTPS, its host SERVER_NAME and SERVER_PORT. */
+  url: string;
+  /** Header names in any case; repeated headers joined into one value. */
+  headers: Iterable<readonly [string, string]>;
   /** The client's address; "127.0.0.1" when unknown. */
   remoteAddr?: string;
   remotePort?: number;
@@ -18,51 +24,54 @@ function safeDecode(path: string): string {
   }
 }
 
-/** The meta-variables for one request, as NAME=value strings (for the module's environ). */
-export function metaVariables(
-  request: Request,
-  bodyLength: number,
-  facts: RequestFacts = {},
-  baseEnv: Record<string, string> = {},
-): string[] {
+/**
+ * The meta-variables for one request, as NAME=value strings (the module's environ).
+ * `bodyLength` is null when the request has no body; then CONTENT_LENGTH is left out.
+ */
+export function metaVariables(request: CgiRequest, bodyLength: number | null, baseEnv: Record<string, string> = {}): string[] {
   const url = new URL(request.url);
   const https = url.protocol === "https:";
   const vars: Record<string, string> = { ...baseEnv };
-  for (const [name, value] of request.headers) {
+  let host: string | undefined;
+  let contentType: string | undefined;
+  for (const [rawName, value] of request.headers) {
+    const name = rawName.toLowerCase();
+    if (name === "host") host = value;
+    else if (name === "content-type") contentType = value;
     if (SKIPPED_HEADERS.has(name)) continue;
     vars[`HTTP_${name.toUpperCase().replace(/-/g, "_")}`] = value;
   }
-  Object.assign(vars, {
-    GATEWAY_INTERFACE: "CGI/1.1",
-    SERVER_SOFTWARE: "wasi-adapter",
-    SERVER_PROTOCOL: "HTTP/1.1",
-    SERVER_NAME: url.hostname,
-    SERVER_PORT: url.port || (https ? "443" : "80"),
-    REQUEST_METHOD: request.method,
-    REQUEST_URI: url.pathname + url.search,
-    SCRIPT_NAME: "",
-    PATH_INFO: safeDecode(url.pathname),
-    QUERY_STRING: url.search.slice(1),
-    HTTP_HOST: request.headers.get("host") ?? url.host,
-    REMOTE_ADDR: facts.remoteAddr ?? "127.0.0.1",
-    REMOTE_HOST: facts.remoteAddr ?? "127.0.0.1",
-  });
-  if (facts.remotePort !== undefined) vars.REMOTE_PORT = String(facts.remotePort);
+  vars.GATEWAY_INTERFACE = "CGI/1.1";
+  vars.SERVER_SOFTWARE = "wasi-adapter";
+  vars.SERVER_PROTOCOL = "HTTP/1.1";
+  vars.SERVER_NAME = url.hostname;
+  vars.SERVER_PORT = url.port || (https ? "443" : "80");
+  vars.REQUEST_METHOD = request.method;
+  vars.REQUEST_URI = url.pathname + url.search;
+  vars.SCRIPT_NAME = "";
+  vars.PATH_INFO = safeDecode(url.pathname);
+  vars.QUERY_STRING = url.search.slice(1);
+  vars.HTTP_HOST = host ?? url.host;
+  vars.REMOTE_ADDR = request.remoteAddr ?? "127.0.0.1";
+  vars.REMOTE_HOST = vars.REMOTE_ADDR;
+  if (request.remotePort !== undefined) vars.REMOTE_PORT = String(request.remotePort);
   if (https) vars.HTTPS = "on";
-  const contentType = request.headers.get("content-type");
-  if (contentType !== null) vars.CONTENT_TYPE = contentType;
-  if (bodyLength > 0 || request.headers.has("content-length") || request.body !== null) {
-    vars.CONTENT_LENGTH = String(bodyLength);
-  }
-  return Object.entries(vars).map(([name, value]) => `${name}=${value}`);
+  if (contentType !== undefined) vars.CONTENT_TYPE = contentType;
+  if (bodyLength !== null) vars.CONTENT_LENGTH = String(bodyLength);
+  const env: string[] = [];
+  for (const name in vars) env.push(`${name}=${vars[name]}`);
+  return env;
 }
 
 export class CgiOutputError extends Error {}
 
+export type HeaderPairs = [name: string, value: string][];
+
 export interface CgiHead {
   status: number;
   statusText: string;
-  headers: Headers;
+  /** In the order written, repeats kept (several Set-Cookie). */
+  headers: HeaderPairs;
   /** Set for a local redirect (RFC 3875 6.2.2): the server must serve this path instead. */
   localRedirect?: string;
 }
@@ -79,8 +88,11 @@ function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | nu
 }
 
 /** Parses a header block (without its blank line) into status, headers and redirect. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const BAD_VALUE = /[\0\r\n]/;
+
 export function parseHead(text: string): CgiHead {
-  const headers = new Headers();
+  const headers: HeaderPairs = [];
   let status: number | undefined;
   let statusText = "";
   let location: string | undefined;
@@ -100,11 +112,8 @@ export function parseHead(text: string): CgiHead {
       continue;
     }
     if (lower === "location") location = value;
-    try {
-      headers.append(name, value);
-    } catch {
-      throw new CgiOutputError(`invalid CGI header ${JSON.stringify(name)}`);
-    }
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new CgiOutputError(`invalid CGI header ${JSON.stringify(line.slice(0, 80))}`);
+    headers.push([name, value]);
   }
   // An informational status cannot end a response; Go's own server sends it and goes on.
   if (status !== undefined && status < 200) status = undefined;

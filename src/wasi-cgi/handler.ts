@@ -1,15 +1,18 @@
-// createHandler(): the one core `fetch(Request) => Response` every adapter calls.
+// createHandler(): the one core every adapter calls. `serve` streams a CGI exchange to a
+// responder; `fetch` is the Web form of the same thing.
 import { availableParallelism } from "node:os";
-import { CgiOutputError, CgiOutputParser, type CgiHead, metaVariables, type RequestFacts } from "./cgi.js";
+import { type CgiHead, CgiOutputError, CgiOutputParser, type CgiRequest, type HeaderPairs, metaVariables } from "./cgi.js";
 import { CgiEngine } from "./engine/cgi-engine.js";
 import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
 import type { Engine, JobOutcome, Logger } from "./engine/types.js";
-import { readBody, RequestError } from "./request-body.js";
+import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
+export type { HeaderPairs } from "./cgi.js";
 export type { WasmSource } from "./engine/module-cache.js";
 export type { Logger } from "./engine/types.js";
+export type { BodyInput } from "./request-body.js";
 
 export interface HandlerOptions {
   /** The Go wasip1 module: a file path, URL, bytes or a compiled module. */
@@ -32,11 +35,35 @@ export interface HandlerOptions {
   logger?: Partial<Logger>;
 }
 
-/** Facts about the client the platform knows and the Request does not carry. */
-export type FetchInfo = RequestFacts;
+/** Facts about the client the platform knows and a Request does not carry. */
+export interface FetchInfo {
+  remoteAddr?: string;
+  remotePort?: number;
+}
+
+/** One request for `serve`: what adapters build from their platform's request object. */
+export interface ServeRequest extends CgiRequest {
+  /** The body: bytes, a stream of chunks, or null/undefined when the request has none. */
+  body?: BodyInput;
+  /** Aborted when the client goes away: the Go handler's context is cancelled. */
+  signal?: AbortSignal;
+}
+
+/** Receives one response as it streams out of Go. */
+export interface Responder {
+  head(status: number, statusText: string, headers: HeaderPairs): void;
+  data(chunk: Uint8Array): void;
+  end(): void;
+  /**
+   * The request failed (already logged). Before `head`, answer `status` with `message`; after
+   * it, the response is cut short: end the connection abruptly.
+   */
+  fail(status: number, message: string): void;
+}
 
 export interface WasiHandler {
   fetch(request: Request, info?: FetchInfo): Promise<Response>;
+  serve(request: ServeRequest, responder: Responder): void;
   /** Resolves once the module is compiled and the first instance is up. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -51,10 +78,6 @@ const defaultLogger: Logger = {
   stderr: (text) => process.stderr.write(text),
   error: (message) => console.error(message),
 };
-
-function textResponse(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
 
 /** What a failed request answers: [status, message naming the cause]. */
 function describeFailure(outcome: Exclude<JobOutcome, { kind: "complete" }>, stderr: string, timeoutMs: number): [number, string] {
@@ -79,12 +102,19 @@ function describeModuleError(error: unknown): string {
   return `the WebAssembly module could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const end = url.indexOf("?", start);
+  return start < 0 ? "/" : url.slice(start, end < 0 ? undefined : end);
+}
+
 export function createHandler(options: HandlerOptions): WasiHandler {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger: Logger = { ...defaultLogger, ...options.logger };
   const baseEnv = options.env ?? {};
   let mode: EngineMode = "cgi";
+  let engine: Engine | undefined;
 
   const enginePromise: Promise<Engine> = loadModule(options.wasm).then((module) => {
     const persistent = supportsPersistent(module);
@@ -103,109 +133,154 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       timeoutMs,
       logger,
     };
-    return mode === "persistent" ? new PersistentEngine(engineOptions) : new CgiEngine(engineOptions);
+    engine = mode === "persistent" ? new PersistentEngine(engineOptions) : new CgiEngine(engineOptions);
+    return engine;
   });
   enginePromise.catch((error: unknown) => logger.error(`wasi-adapter: ${describeModuleError(error)}`));
 
-  const fail = (request: Request, status: number, message: string, stderr = ""): Response => {
-    const url = new URL(request.url);
-    logger.error(`wasi-adapter: ${status} ${request.method} ${url.pathname}: ${message}${stderrNote(stderr)}`);
-    return textResponse(status, message);
+  /** Logs a failure once and passes it on. */
+  const fail = (request: CgiRequest, responder: Responder, status: number, message: string, stderr = "") => {
+    logger.error(`wasi-adapter: ${status} ${request.method} ${pathOf(request.url)}: ${message}${stderrNote(stderr)}`);
+    responder.fail(status, message);
   };
 
-  function run(engine: Engine, request: Request, body: Uint8Array, info: FetchInfo, redirects: number): Promise<Response> {
-    const env = metaVariables(request, body.length, info, mode === "cgi" ? baseEnv : {});
+  function run(active: Engine, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
+    const env = metaVariables(request, body === null ? null : body.length, mode === "cgi" ? baseEnv : {});
     const parser = new CgiOutputParser();
-    const abort = new AbortController();
-    request.signal?.addEventListener("abort", () => abort.abort(), { once: true });
-    let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
-    let answered = false;
+    let state: "waiting" | "streaming" | "done" = "waiting";
+    let withBody = true;
 
-    return new Promise<Response>((resolve) => {
-      const answer = (head: CgiHead) => {
-        answered = true;
-        if (head.localRedirect !== undefined) {
-          if (redirects >= MAX_LOCAL_REDIRECTS) {
-            return resolve(fail(request, 502, `more than ${MAX_LOCAL_REDIRECTS} local redirects (last to ${head.localRedirect})`));
-          }
-          const target = new Request(new URL(head.localRedirect, request.url), { method: "GET", headers: withoutBodyHeaders(request.headers) });
-          return resolve(run(engine, target, new Uint8Array(0), info, redirects + 1));
-        }
-        const hasBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(head.status);
-        const bodyStream = hasBody
-          ? new ReadableStream<Uint8Array>({
-              start: (controller) => {
-                stream = controller;
-              },
-              cancel: () => abort.abort(),
-            })
-          : null;
-        resolve(new Response(bodyStream, { status: head.status, statusText: head.statusText, headers: head.headers }));
+    const answer = (head: CgiHead) => {
+      if (head.localRedirect === undefined) {
+        withBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(head.status);
+        state = "streaming";
+        return responder.head(head.status, head.statusText, head.headers);
+      }
+      state = "done";
+      if (redirects >= MAX_LOCAL_REDIRECTS) {
+        return fail(request, responder, 502, `more than ${MAX_LOCAL_REDIRECTS} local redirects (last to ${head.localRedirect})`);
+      }
+      const target: ServeRequest = {
+        method: "GET",
+        url: new URL(head.localRedirect, request.url).href,
+        headers: [...request.headers].filter(([name]) => !/^(content-length|content-type|transfer-encoding)$/i.test(name)),
+        remoteAddr: request.remoteAddr,
+        remotePort: request.remotePort,
+        signal: request.signal,
       };
+      run(active, target, null, responder, redirects + 1);
+    };
+    const badOutput = (error: unknown, stderr = "") => {
+      if (!(error instanceof CgiOutputError)) throw error;
+      state = "done";
+      fail(request, responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
+    };
 
-      engine.submit({
-        env,
-        body,
-        signal: abort.signal,
-        onData(chunk) {
-          if (answered && !stream) return;
-          try {
-            const bodyBytes = parser.push(chunk);
-            if (!answered && parser.head) answer(parser.head);
-            if (stream && bodyBytes.length > 0) stream.enqueue(bodyBytes);
-          } catch (error) {
-            if (!(error instanceof CgiOutputError)) throw error;
-            answered = true;
-            resolve(fail(request, 502, `the Go program wrote a bad CGI response: ${error.message}`));
-          }
-        },
-        onEnd(outcome, stderr) {
-          if (outcome.kind === "complete") {
-            if (stderr) logger.stderr(stderr);
-            if (!answered) {
-              try {
-                answer(parser.finish());
-              } catch (error) {
-                answered = true;
-                return resolve(fail(request, 502, `the Go program wrote a bad CGI response: ${(error as Error).message}`, stderr));
-              }
+    active.submit({
+      env,
+      body: body ?? EMPTY,
+      signal: request.signal,
+      onData(chunk) {
+        if (state === "done") return;
+        try {
+          const bodyBytes = parser.push(chunk);
+          if (state === "waiting" && parser.head) answer(parser.head);
+          if (state === "streaming" && withBody && bodyBytes.length > 0) responder.data(bodyBytes);
+        } catch (error) {
+          badOutput(error);
+        }
+      },
+      onEnd(outcome, stderr) {
+        if (outcome.kind === "complete") {
+          if (stderr) logger.stderr(stderr);
+          if (state === "waiting") {
+            try {
+              answer(parser.finish());
+            } catch (error) {
+              return badOutput(error, stderr);
             }
-            closeQuietly(stream);
-            return;
           }
-          const [status, message] = describeFailure(outcome, stderr, timeoutMs);
-          if (!answered) {
-            answered = true;
-            return resolve(fail(request, status, message, stderr));
+          if (state === "streaming") {
+            state = "done";
+            responder.end();
           }
-          if (abort.signal.aborted && outcome.kind === "lost") return;
-          fail(request, status, `${message} (after the response had started)`, stderr);
-          try {
-            stream?.error(new Error(message));
-          } catch {
-            // the consumer already went away
-          }
-        },
-      });
+          return;
+        }
+        if (state === "done") return;
+        const [status, message] = describeFailure(outcome, stderr, timeoutMs);
+        const started = state === "streaming";
+        state = "done";
+        if (request.signal?.aborted) return responder.fail(status, message);
+        fail(request, responder, status, started ? `${message} (after the response had started)` : message, stderr);
+      },
+    });
+  }
+
+  function serve(request: ServeRequest, responder: Responder): void {
+    const declared = headerValue(request.headers, "content-length");
+    const start = (body: Uint8Array | null) => {
+      if (engine) return run(engine, request, body, responder, 0);
+      enginePromise.then(
+        (ready) => run(ready, request, body, responder, 0),
+        (error: unknown) => responder.fail(502, describeModuleError(error)),
+      );
+    };
+    if (request.body instanceof Uint8Array || request.body == null) {
+      const size = request.body?.length ?? 0;
+      if (size > maxBodyBytes || (declared !== undefined && Number(declared) > maxBodyBytes)) {
+        return fail(request, responder, 413, `the request body is larger than the limit of ${maxBodyBytes} bytes`);
+      }
+      return start(request.body ?? null);
+    }
+    readBody(request.body, declared, maxBodyBytes).then(start, (error: unknown) => {
+      if (!(error instanceof RequestError)) throw error;
+      fail(request, responder, error.status, error.message);
     });
   }
 
   return {
-    async fetch(request, info = {}) {
-      let body: Uint8Array;
-      try {
-        body = await readBody(request, maxBodyBytes);
-      } catch (error) {
-        if (error instanceof RequestError) return fail(request, error.status, error.message);
-        throw error;
-      }
-      let engine: Engine;
-      try {
-        engine = await enginePromise;
-      } catch (error) {
-        return textResponse(502, describeModuleError(error));
-      }
-      return run(engine, request, body, info, 0);
+    serve,
+    fetch(request, info = {}) {
+      return new Promise<Response>((resolve) => {
+        let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+        const cancel = new AbortController();
+        request.signal?.addEventListener("abort", () => cancel.abort(), { once: true });
+        serve(
+          {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body as BodyInput, // a Web ReadableStream is async-iterable in Node
+            remoteAddr: info.remoteAddr,
+            remotePort: info.remotePort,
+            signal: cancel.signal,
+          },
+          {
+            head(status, statusText, pairs) {
+              const headers = new Headers();
+              for (const [name, value] of pairs) headers.append(name, value);
+              const body =
+                request.method === "HEAD" || NULL_BODY_STATUSES.has(status)
+                  ? null
+                  : new ReadableStream<Uint8Array>({
+                      start: (controller) => void (stream = controller),
+                      cancel: () => cancel.abort(),
+                    });
+              resolve(new Response(body, { status, statusText, headers }));
+            },
+            data: (chunk) => stream?.enqueue(chunk),
+            end: () => closeQuietly(stream),
+            fail(status, message) {
+              resolve(new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }));
+              try {
+                stream?.error(new Error(message));
+              } catch {
+                // the consumer already went away
+              }
+            },
+          },
+        );
+      });
     },
     async ready() {
       await (await enginePromise).ready();
@@ -220,12 +295,12 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   };
 }
 
-function withoutBodyHeaders(headers: Headers): Headers {
-  const copy = new Headers(headers);
-  copy.delete("content-length");
-  copy.delete("content-type");
-  copy.delete("transfer-encoding");
-  return copy;
+const EMPTY = new Uint8Array(0);
+
+function headerValue(headers: Iterable<readonly [string, string]>, wanted: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(wanted) ?? undefined;
+  for (const [name, value] of headers) if (name.toLowerCase() === wanted) return value;
+  return undefined;
 }
 
 function closeQuietly(stream: ReadableStreamDefaultController<Uint8Array> | undefined): void {

@@ -8,26 +8,31 @@ export class RequestError extends Error {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+/** A complete body, or a stream of chunks (a Web ReadableStream or a Node request both are). */
+export type BodyInput = Uint8Array | AsyncIterable<Uint8Array> | null | undefined;
 
-/** Reads the whole (de-chunked) body, refusing more than `limit` bytes without reading them all. */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+/**
+ * Reads the whole (de-chunked) body, refusing more than `limit` bytes without reading past it.
+ * `declaredLength` is the Content-Length header, if any: too large a value is refused at once.
+ */
+export async function readBody(body: BodyInput, declaredLength: string | null | undefined, limit: number): Promise<Uint8Array | null> {
   const tooLarge = () => new RequestError(413, `the request body is larger than the limit of ${limit} bytes`);
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
-  if (request.body === null) return EMPTY;
-  const reader = request.body.getReader();
+  if (declaredLength != null && Number(declaredLength) > limit) throw tooLarge();
+  if (body == null) return null;
+  if (body instanceof Uint8Array) {
+    if (body.length > limit) throw tooLarge();
+    return body;
+  }
   const chunks: Uint8Array[] = [];
   let length = 0;
+  const iterator = body[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await iterator.next();
       if (done) break;
       length += value.length;
-      if (length > limit) {
-        void reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
+      // Stop reading, without consuming the rest: the platform discards it.
+      if (length > limit) throw tooLarge();
       chunks.push(value);
     }
   } catch (error) {
@@ -35,11 +40,11 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     throw new RequestError(400, `the request body could not be read: ${(error as Error).message}`);
   }
   if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(length);
+  const out = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
-    body.set(chunk, offset);
+    out.set(chunk, offset);
     offset += chunk.length;
   }
-  return body;
+  return out;
 }

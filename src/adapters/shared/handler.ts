@@ -1,0 +1,24 @@
+// Every adapter takes either handler options or a handler made with createHandler().
+import { createHandler, type HandlerOptions, type WasiHandler } from "../../index.js";
+
+/** What an adapter's `handle()` accepts: options for a new handler, or an existing one. */
+export type HandlerInput = HandlerOptions | WasiHandler;
+
+export function isWasiHandler(input: unknown): input is WasiHandler {
+  const candidate = input as Partial<WasiHandler> | null;
+  return typeof candidate?.fetch === "function" && typeof candidate.close === "function";
+}
+
+/** The handler to serve with: the one given, or a new one (its module starts loading now). */
+export function toHandler(input: HandlerInput): WasiHandler {
+  if (isWasiHandler(input)) return input;
+  if (typeof input !== "object" || input === null || !("wasm" in input)) {
+    throw new TypeError("wasi-adapter: handle() needs handler options ({ wasm: ... }) or a handler from createHandler()");
+  }
+  return createHandler(input);
+}
+
+/** A plain-text answer for requests the adapter refuses before the core sees them. */
+export function textResponse(status: number, message: string): Response {
+  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
