@@ -31,6 +31,7 @@ class Instance {
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private readonly reader: FrameReader;
+  private referenced = true;
 
   constructor(
     options: EngineOptions,
@@ -95,8 +96,12 @@ class Instance {
     return this.inFlight.size;
   }
 
+  /** Keeps the process alive exactly while requests are in flight. */
   updateRef(): void {
-    if (this.inFlight.size > 0) this.worker.ref();
+    const busy = this.inFlight.size > 0;
+    if (busy === this.referenced) return;
+    this.referenced = busy;
+    if (busy) this.worker.ref();
     else this.worker.unref();
   }
 

@@ -12,23 +12,20 @@ const OUTPUT_FLUSH_BYTES = 64 * 1024;
 
 /** Collects written bytes and hands them on in few, large messages. */
 class Batcher {
-  private chunks: Uint8Array[] = [];
+  private buffer = new Uint8Array(OUTPUT_FLUSH_BYTES);
   private length = 0;
   constructor(private readonly emit: (chunk: Uint8Array) => void) {}
   add(bytes: Uint8Array): void {
-    this.chunks.push(bytes.slice());
+    if (this.length + bytes.length > this.buffer.length) {
+      this.flush();
+      if (bytes.length > this.buffer.length) return this.emit(bytes.slice());
+    }
+    this.buffer.set(bytes, this.length);
     this.length += bytes.length;
-    if (this.length >= OUTPUT_FLUSH_BYTES) this.flush();
   }
   flush(): void {
     if (this.length === 0) return;
-    const out = new Uint8Array(this.length);
-    let offset = 0;
-    for (const c of this.chunks) {
-      out.set(c, offset);
-      offset += c.length;
-    }
-    this.chunks = [];
+    const out = this.buffer.slice(0, this.length);
     this.length = 0;
     this.emit(out);
   }

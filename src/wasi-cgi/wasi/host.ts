@@ -32,6 +32,9 @@ function sleep(timeoutMs: number): void {
   Atomics.wait(sleepCell, 0, 0, Math.max(0, timeoutMs));
 }
 
+/** 2^32 nanoseconds in milliseconds: the weight of the high half of a u64 timestamp. */
+const NS_HIGH_MS = 4294967296 / 1e6;
+
 function nowNs(): bigint {
   return BigInt(Math.round(performance.now() * 1e6));
 }
@@ -243,7 +246,13 @@ export class WasiHost {
       },
       clock_time_get: (id: number, _precision: bigint, resultPtr: number) => {
         if (id > d.CLOCKID_THREAD_CPUTIME_ID) return d.ERRNO_INVAL;
-        this.view().setBigUint64(resultPtr, id === d.CLOCKID_REALTIME ? realtimeNs() : nowNs(), true);
+        // Go asks for the time on every scheduling decision: write it without a BigInt.
+        const ms = id === d.CLOCKID_REALTIME ? performance.timeOrigin + performance.now() : performance.now();
+        const high = Math.floor(ms / NS_HIGH_MS);
+        const low = Math.max(0, Math.min(0xffffffff, Math.round((ms - high * NS_HIGH_MS) * 1e6)));
+        const view = this.view();
+        view.setUint32(resultPtr, low, true);
+        view.setUint32(resultPtr + 4, high, true);
         return d.ERRNO_SUCCESS;
       },
       random_get: (ptr: number, len: number) => {

@@ -1,0 +1,194 @@
+// The benchmark of issue "warm instances": wrk against (a) a pure-JS handler, (b) the hello
+// fixture in persistent mode, (c) the same in cgi mode, (d) the same Go handler native.
+// Writes bench/RESULTS.md and bench/results.json. Run with `npm run bench`.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const here = fileURLToPath(new URL("./", import.meta.url));
+const quick = process.argv.includes("--quick");
+const DURATION = quick ? 4 : 10;
+const CONCURRENCY = 16;
+const PATH = "/api/hello?name=bench";
+
+function ensureWrk() {
+  if (spawnSync("wrk", ["--version"]).error === undefined) return;
+  console.log("installing wrk (Debian package)…");
+  const apt = (args) => spawnSync("apt-get", args, { stdio: "inherit" });
+  if (apt(["install", "-y", "wrk"]).status !== 0) {
+    apt(["update"]);
+    if (apt(["install", "-y", "wrk"]).status !== 0) throw new Error("wrk is missing and apt-get could not install it");
+  }
+}
+
+function parseDuration(text) {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+}
+
+/** Runs wrk; returns req/s, p50 and p99 in ms, and non-2xx count. */
+function wrk(port, { connections = CONCURRENCY, seconds = DURATION } = {}) {
+  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}${PATH}`], {
+    encoding: "utf8",
+  });
+  const line = (label) => out.split("\n").find((l) => l.trim().startsWith(label)) ?? "";
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50: parseDuration(line("50%")),
+    p99: parseDuration(line("99%")),
+    errors: Number(errors ?? 0),
+    socketErrors: socketErrors ?? null,
+  };
+}
+
+function start(command, args, port, env = {}) {
+  const child = spawn(command, args, { env: { ...process.env, PORT: String(port), ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const listening = new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => /listening/.test(String(d)) && resolve());
+    child.on("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)));
+  });
+  return { child, listening };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function getJson(port, path) {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return response.json();
+}
+
+/** Spawns `node bench/server.mjs kind` and times spawn → first successful response. */
+async function coldStart(kind, port) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [`${here}server.mjs`, kind, String(port)], { stdio: "ignore" });
+  try {
+    for (;;) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}${PATH}`);
+        if (response.ok) {
+          await response.arrayBuffer();
+          return performance.now() - started;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    await stop(child);
+  }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function servedRss(port, target) {
+  for (;;) {
+    const stats = await getJson(port, "/__stats");
+    if (stats.served >= target) return stats;
+    wrk(port, { seconds: 1 });
+  }
+}
+
+async function main() {
+  ensureWrk();
+  const ports = { js: 18101, persistent: 18102, cgi: 18103, native: 18104 };
+  const servers = {
+    js: () => start(process.execPath, [`${here}server.mjs`, "js", String(ports.js)], ports.js),
+    persistent: () => start(process.execPath, [`${here}server.mjs`, "persistent", String(ports.persistent)], ports.persistent),
+    cgi: () => start(process.execPath, [`${here}server.mjs`, "cgi", String(ports.cgi)], ports.cgi),
+    native: () => start(`${root}fixtures/.build/hello-native`, [], ports.native),
+  };
+  const results = {};
+  for (const kind of ["js", "persistent", "cgi", "native"]) {
+    const { child, listening } = servers[kind]();
+    await listening;
+    console.log(`${kind}: warming up…`);
+    wrk(ports[kind], { seconds: kind === "cgi" ? 2 : 3 });
+    results[kind] = { c16: wrk(ports[kind]) };
+    if (kind === "js" || kind === "persistent") results[kind].c1 = wrk(ports[kind], { connections: 1, seconds: Math.min(DURATION, 5) });
+    console.log(`${kind}:`, JSON.stringify(results[kind]));
+    await stop(child);
+  }
+
+  console.log("cold starts…");
+  const cold = { js: [], persistent: [] };
+  for (let i = 0; i < 5; i++) {
+    cold.js.push(await coldStart("js", ports.js));
+    cold.persistent.push(await coldStart("persistent", ports.persistent));
+  }
+
+  console.log("memory…");
+  const { child, listening } = servers.persistent();
+  await listening;
+  const after20k = await servedRss(ports.persistent, 20_000);
+  const after70k = await servedRss(ports.persistent, after20k.served + 50_000);
+  await stop(child);
+
+  const a = results.js.c16;
+  const b = results.persistent.c16;
+  const c = results.cgi.c16;
+  const d = results.native.c16;
+  const summary = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model ?? "cpu"} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    node: process.version,
+    go: execFileSync("go", ["version"], { encoding: "utf8" }).trim(),
+    wrk: `wrk -t1 -c${CONCURRENCY} -d${DURATION}s`,
+    results,
+    ratios: { bOverA: b.rps / a.rps, bOverD: b.rps / d.rps },
+    addedP50AtC1Ms: results.persistent.c1.p50 - results.js.c1.p50,
+    coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), samples: cold },
+    rss: {
+      after20k: after20k.rss,
+      after70k: after70k.rss,
+      served: [after20k.served, after70k.served],
+      growth: after70k.rss / after20k.rss - 1,
+    },
+  };
+  writeFileSync(`${here}results.json`, `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(`${here}RESULTS.md`, report(summary));
+  console.log(report(summary));
+}
+
+function report(s) {
+  const { js, persistent, cgi, native } = s.results;
+  const row = (name, r) => `| ${name} | ${Math.round(r.c16.rps).toLocaleString("en")} | ${r.c16.p50.toFixed(2)} | ${r.c16.p99.toFixed(2)} | ${r.c16.errors} |`;
+  const mark = (ok) => (ok ? "met" : "**missed**");
+  const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `# Benchmark results
+
+${s.date} · ${s.machine} · Node ${s.node} · ${s.go}
+
+Load: \`${s.wrk} --latency\` on loopback against a Node \`http\` server (Go native: its own
+\`net/http\`), GET \`${PATH}\`, after a warm-up run. Produced by \`npm run bench\`.
+
+| server | req/s | p50 ms | p99 ms | non-2xx |
+|---|---|---|---|---|
+${row("(a) pure-JS handler", js)}
+${row("(b) hello fixture, persistent mode", persistent)}
+${row("(c) hello fixture, cgi mode (fresh instance per request)", cgi)}
+${row("(d) same Go handler, native net/http", native)}
+
+| measure | value | target | |
+|---|---|---|---|
+| b/a throughput | ${s.ratios.bOverA.toFixed(2)} | ≥ 0.50 | ${mark(s.ratios.bOverA >= 0.5)} |
+| b/d throughput | ${s.ratios.bOverD.toFixed(2)} | (reported) | |
+| p50 added at concurrency 1 (b − a) | ${s.addedP50AtC1Ms.toFixed(3)} ms (a: ${js.c1.p50.toFixed(3)}, b: ${persistent.c1.p50.toFixed(3)}) | ≤ 0.2 ms | ${mark(s.addedP50AtC1Ms <= 0.2)} |
+| cgi mode throughput | ${Math.round(cgi.c16.rps)} req/s | ≥ 150 | ${mark(cgi.c16.rps >= 150)} |
+| cold start (spawn → first response), median of 5, (a) | ${s.coldStartMs.js.toFixed(0)} ms | | |
+| cold start, median of 5, (b) | ${s.coldStartMs.persistent.toFixed(0)} ms | ≤ 200 ms | ${mark(s.coldStartMs.persistent <= 200)} |
+| RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
+`;
+}
+
+await main();
