@@ -1,5 +1,5 @@
 // Messages between the main thread and an engine worker.
-import type { MessagePort } from "node:worker_threads";
+import type { ChannelEnds } from "./channel.js";
 
 export type EngineMode = "cgi" | "persistent";
 
@@ -8,9 +8,10 @@ export interface WorkerSetup {
   module: WebAssembly.Module;
   /** argv of the module: the program name. */
   args: string[];
-  /** Persistent mode: the main thread bumps cell 0 after each post on `port`; the worker stores Date.now() | 0 in cell 1 on each poll. */
-  doorbell?: SharedArrayBuffer;
-  port?: MessagePort;
+  /** Persistent mode: requests in (the worker stores Date.now() | 0 in its HEARTBEAT cell on each poll). */
+  input?: ChannelEnds;
+  /** Persistent mode: frames out. */
+  output?: ChannelEnds;
   /** Persistent mode: the instance's environment (CGI variables travel per request). */
   env?: string[];
 }
@@ -26,7 +27,7 @@ export interface RunRequest {
 export type WorkerEvent =
   /** Worker is ready (module instantiated). */
   | { type: "ready" }
-  /** stdout bytes: CGI mode for request `id`, persistent mode raw frames. */
+  /** CGI mode: stdout bytes for request `id` (persistent mode sends frames on its channel). */
   | { type: "stdout"; id: number; chunk: Uint8Array }
   | { type: "stderr"; chunk: Uint8Array }
   /** CGI mode: the instance for `id` ended. */

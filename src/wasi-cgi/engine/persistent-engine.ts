@@ -1,7 +1,7 @@
 // Persistent mode: long-lived Go instances in worker threads, each serving many requests at
 // once over the framed stdin/stdout protocol of go/PROTOCOL.md.
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
-import { concat } from "../cgi.js";
+import { ChannelReader, ChannelWriter, channelBuffer, HEARTBEAT } from "./channel.js";
 import { encodeCancel, encodeRequest, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
 import type { WorkerEvent } from "./messages.js";
 import { spawnWorker } from "./spawn.js";
@@ -15,6 +15,8 @@ const MAX_IN_FLIGHT = 256;
 const MAX_GRACE_MS = 1000;
 /** An instance with work that has not polled for this long is busy on the CPU: go elsewhere. */
 const STALL_MS = 50;
+/** Bytes of each shared ring between the main thread and an instance (a power of two). */
+const CHANNEL_BYTES = 1 << 20;
 /** An instance that dies this many times in a row without serving is a broken module. */
 const MAX_FAILED_STARTS = 3;
 
@@ -25,9 +27,10 @@ class Instance {
   readonly abandoned = new Map<number, ReturnType<typeof setTimeout>>();
   readonly ready: Promise<void>;
   served = 0;
-  private readonly port: MessagePort;
-  /** Cell 0: bumped by us after each post. Cell 1: the worker's Date.now() at its last poll, wrapped to 32 bits. */
-  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
+  private readonly ports: MessagePort[];
+  private readonly input: ChannelWriter;
+  private readonly output: ChannelReader;
+  private stopped = false;
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private readonly reader: FrameReader;
@@ -38,30 +41,42 @@ class Instance {
     onFrame: (instance: Instance, kind: number, id: number, payload: Uint8Array) => void,
     onEvent: (instance: Instance, event: WorkerEvent) => void,
   ) {
-    const channel = new MessageChannel();
-    this.port = channel.port1;
+    const inbound = new MessageChannel();
+    const outbound = new MessageChannel();
+    const input = { buffer: channelBuffer(CHANNEL_BYTES), port: inbound.port1 };
+    const output = { buffer: channelBuffer(CHANNEL_BYTES), port: outbound.port1 };
+    this.ports = [inbound.port1, outbound.port1];
+    this.input = new ChannelWriter(input);
+    this.output = new ChannelReader(output);
     this.worker = spawnWorker(
       {
         mode: "persistent",
         module: options.module,
         args: options.args,
         env: options.env,
-        doorbell: this.shared.buffer as SharedArrayBuffer,
-        port: channel.port2,
+        input: { buffer: input.buffer, port: inbound.port2 },
+        output: { buffer: output.buffer, port: outbound.port2 },
       },
-      [channel.port2],
+      [inbound.port2, outbound.port2],
     );
     this.reader = new FrameReader((kind, id, payload) => onFrame(this, kind, id, payload));
     this.ready = new Promise((resolve) => {
       this.worker.on("message", (event: WorkerEvent) => {
-        if (event.type === "ready") {
-          this.updateRef();
-          resolve();
-        }
-        else if (event.type === "stdout") this.reader.push(event.chunk);
-        else onEvent(this, event);
+        if (event.type !== "ready") return onEvent(this, event);
+        this.updateRef();
+        resolve();
       });
     });
+    void this.pump();
+  }
+
+  /** Hands every frame the worker writes to the reader, waking when the worker rings. */
+  private async pump(): Promise<void> {
+    while (!this.stopped) {
+      const bell = this.output.bell();
+      for (let chunk = this.output.read(); chunk; chunk = this.output.read()) this.reader.push(chunk);
+      await this.output.waitAsync(bell);
+    }
   }
 
   send(frame: Uint8Array): void {
@@ -74,13 +89,9 @@ class Instance {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.outbox.length === 1 ? this.outbox[0]! : concat(this.outbox);
+    for (const frame of this.outbox) this.input.write(frame);
     this.outbox = [];
-    const buffer =
-      batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
-    this.port.postMessage(buffer, [buffer as ArrayBuffer]);
-    Atomics.add(this.shared, 0, 1);
-    Atomics.notify(this.shared, 0);
+    this.input.ring();
   }
 
   /**
@@ -89,7 +100,7 @@ class Instance {
    */
   responsive(now: number): boolean {
     if (this.abandoned.size > 0) return false;
-    return this.inFlight.size === 0 || ((now - Atomics.load(this.shared, 1)) | 0) < STALL_MS;
+    return this.inFlight.size === 0 || ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
   }
 
   get load(): number {
@@ -106,7 +117,9 @@ class Instance {
   }
 
   stop(): Promise<number> {
-    this.port.close();
+    this.stopped = true;
+    this.output.interrupt();
+    for (const port of this.ports) port.close();
     return this.worker.terminate();
   }
 }

@@ -1,7 +1,8 @@
 // Entry point of an engine worker thread: runs Go instances so that the main thread never does.
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { BufferSource, type ByteSource, InputFd, OutputFd } from "../wasi/fds.js";
 import { WasiHost } from "../wasi/host.js";
+import { BELL, ChannelReader, ChannelWriter, HEARTBEAT } from "./channel.js";
 import type { RunRequest, WorkerEvent, WorkerSetup } from "./messages.js";
 
 const setup = workerData as WorkerSetup;
@@ -9,6 +10,8 @@ const port = parentPort!;
 const post = (event: WorkerEvent, transfer?: ArrayBuffer[]) => port.postMessage(event, transfer);
 
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
+/** How long a persistent instance polls for new requests before it sleeps. */
+const SPIN_MS = Number(process.env.WASI_ADAPTER_SPIN_MS ?? 0.2);
 
 /** Collects written bytes and hands them on in few, large messages. */
 class Batcher {
@@ -77,57 +80,65 @@ function runCgi(): void {
   post({ type: "ready" });
 }
 
-/** stdin of a persistent instance: chunks posted by the main thread on a MessagePort. */
-class PortSource implements ByteSource {
-  private chunks: Uint8Array[] = [];
+/** stdin of a persistent instance: request frames arriving on the input channel. */
+class ChannelSource implements ByteSource {
+  private chunk: Uint8Array | undefined;
   private offset = 0;
   private closed = false;
-  private seen = 0;
-  constructor(
-    private readonly inbox: MessagePort,
-    private readonly doorbell: Int32Array,
-  ) {}
+  private bell = 0;
 
-  private drain(): void {
-    this.seen = Atomics.load(this.doorbell, 0);
-    for (let m = receiveMessageOnPort(this.inbox); m; m = receiveMessageOnPort(this.inbox)) {
-      if (m.message === null) this.closed = true;
-      else this.chunks.push(new Uint8Array(m.message as ArrayBuffer));
+  constructor(private readonly input: ChannelReader) {}
+
+  /** Makes `chunk` the next unread bytes, if any have arrived. */
+  private fill(): boolean {
+    if (this.chunk) return true;
+    if (this.closed) return false;
+    this.bell = this.input.bell();
+    const next = this.input.read();
+    if (next === null) this.closed = true;
+    else if (next !== undefined) {
+      this.chunk = next;
+      this.offset = 0;
     }
+    return this.chunk !== undefined;
   }
 
   read(into: Uint8Array): number {
-    if (this.chunks.length === 0) this.drain();
     let n = 0;
-    while (n < into.length && this.chunks.length > 0) {
-      const head = this.chunks[0]!;
-      const take = Math.min(into.length - n, head.length - this.offset);
-      into.set(head.subarray(this.offset, this.offset + take), n);
+    while (n < into.length && this.fill()) {
+      const chunk = this.chunk!;
+      const take = Math.min(into.length - n, chunk.length - this.offset);
+      into.set(chunk.subarray(this.offset, this.offset + take), n);
       n += take;
       this.offset += take;
-      if (this.offset === head.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      }
+      if (this.offset === chunk.length) this.chunk = undefined;
     }
     if (n > 0 || into.length === 0) return n;
     return this.closed ? 0 : -1;
   }
 
   ready(): boolean {
-    Atomics.store(this.doorbell, 1, Date.now() | 0);
-    if (this.chunks.length === 0) this.drain();
-    return this.chunks.length > 0 || this.closed;
+    Atomics.store(this.input.cells, HEARTBEAT, Date.now() | 0);
+    return this.fill() || this.closed;
   }
 
   wait(timeoutMs: number): void {
-    Atomics.wait(this.doorbell, 0, this.seen, Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : undefined);
+    // Sleeping and being woken costs tens of microseconds on each side; a request that follows
+    // closely is caught by a short spin first.
+    const spinUntil = performance.now() + Math.min(SPIN_MS, timeoutMs);
+    while (performance.now() < spinUntil) if (Atomics.load(this.input.cells, BELL) !== this.bell) return;
+    if (timeoutMs <= SPIN_MS) return;
+    this.input.wait(this.bell, Number.isFinite(timeoutMs) ? timeoutMs - SPIN_MS : undefined);
   }
 }
 
 function runPersistent(): void {
-  const source = new PortSource(setup.port!, new Int32Array(setup.doorbell!));
-  const stdout = new Batcher((chunk) => post({ type: "stdout", id: 0, chunk }, [chunk.buffer as ArrayBuffer]));
+  const source = new ChannelSource(new ChannelReader(setup.input!));
+  const output = new ChannelWriter(setup.output!);
+  const stdout = new Batcher((chunk) => {
+    output.write(chunk);
+    output.ring();
+  });
   const host = new WasiHost({
     args: setup.args,
     env: setup.env ?? [],
