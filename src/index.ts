@@ -1,6 +1,7 @@
 export { createHandler, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS } from "./wasi-cgi/handler.js";
 export type {
   BodyInput,
+  Cancel,
   FetchInfo,
   HandlerOptions,
   HeaderPairs,

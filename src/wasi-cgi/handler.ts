@@ -45,9 +45,12 @@ export interface FetchInfo {
 export interface ServeRequest extends CgiRequest {
   /** The body: bytes, a stream of chunks, or null/undefined when the request has none. */
   body?: BodyInput;
-  /** Aborted when the client goes away: the Go handler's context is cancelled. */
+  /** Aborted when the client goes away: the Go handler's context is cancelled (as calling the function `serve` returns does). */
   signal?: AbortSignal;
 }
+
+/** Cancels a request (the client went away): the Go handler's context is cancelled. */
+export type Cancel = () => void;
 
 /** Receives one response as it streams out of Go. */
 export interface Responder {
@@ -63,7 +66,7 @@ export interface Responder {
 
 export interface WasiHandler {
   fetch(request: Request, info?: FetchInfo): Promise<Response>;
-  serve(request: ServeRequest, responder: Responder): void;
+  serve(request: ServeRequest, responder: Responder): Cancel;
   /** Resolves once the module is compiled and the first instance is up. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -144,7 +147,14 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     responder.fail(status, message);
   };
 
-  function run(active: Engine, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
+  /** The request being served now (a local redirect replaces it) and whether it was cancelled. */
+  interface Exchange {
+    cancelled: boolean;
+    cancel?: Cancel;
+  }
+
+  function run(active: Engine, exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
+    if (exchange.cancelled) return;
     const env = metaVariables(request, body === null ? null : body.length, mode === "cgi" ? baseEnv : {});
     const parser = new CgiOutputParser();
     let state: "waiting" | "streaming" | "done" = "waiting";
@@ -166,9 +176,8 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         headers: [...request.headers].filter(([name]) => !/^(content-length|content-type|transfer-encoding)$/i.test(name)),
         remoteAddr: request.remoteAddr,
         remotePort: request.remotePort,
-        signal: request.signal,
       };
-      run(active, target, null, responder, redirects + 1);
+      run(active, exchange, target, null, responder, redirects + 1);
     };
     const badOutput = (error: unknown, stderr = "") => {
       if (!(error instanceof CgiOutputError)) throw error;
@@ -176,10 +185,9 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       fail(request, responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
     };
 
-    active.submit({
+    exchange.cancel = active.submit({
       env,
       body: body ?? EMPTY,
-      signal: request.signal,
       onData(chunk) {
         if (state === "done") return;
         try {
@@ -210,32 +218,40 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         const [status, message] = describeFailure(outcome, stderr, timeoutMs);
         const started = state === "streaming";
         state = "done";
-        if (request.signal?.aborted) return responder.fail(status, message);
+        if (exchange.cancelled) return responder.fail(status, message);
         fail(request, responder, status, started ? `${message} (after the response had started)` : message, stderr);
       },
     });
   }
 
-  function serve(request: ServeRequest, responder: Responder): void {
+  function serve(request: ServeRequest, responder: Responder): Cancel {
+    const exchange: Exchange = { cancelled: false };
+    const cancel = () => {
+      if (exchange.cancelled) return;
+      exchange.cancelled = true;
+      exchange.cancel?.();
+    };
+    request.signal?.addEventListener("abort", cancel, { once: true });
     const declared = headerValue(request.headers, "content-length");
     const start = (body: Uint8Array | null) => {
-      if (engine) return run(engine, request, body, responder, 0);
+      if (engine) return run(engine, exchange, request, body, responder, 0);
       enginePromise.then(
-        (ready) => run(ready, request, body, responder, 0),
+        (ready) => run(ready, exchange, request, body, responder, 0),
         (error: unknown) => responder.fail(502, describeModuleError(error)),
       );
     };
     if (request.body instanceof Uint8Array || request.body == null) {
       const size = request.body?.length ?? 0;
       if (size > maxBodyBytes || (declared !== undefined && Number(declared) > maxBodyBytes)) {
-        return fail(request, responder, 413, `the request body is larger than the limit of ${maxBodyBytes} bytes`);
-      }
-      return start(request.body ?? null);
+        fail(request, responder, 413, `the request body is larger than the limit of ${maxBodyBytes} bytes`);
+      } else start(request.body ?? null);
+      return cancel;
     }
     readBody(request.body, declared, maxBodyBytes).then(start, (error: unknown) => {
       if (!(error instanceof RequestError)) throw error;
       fail(request, responder, error.status, error.message);
     });
+    return cancel;
   }
 
   return {
@@ -243,9 +259,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     fetch(request, info = {}) {
       return new Promise<Response>((resolve) => {
         let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
-        const cancel = new AbortController();
-        request.signal?.addEventListener("abort", () => cancel.abort(), { once: true });
-        serve(
+        const cancel = serve(
           {
             method: request.method,
             url: request.url,
@@ -253,7 +267,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
             body: request.body as BodyInput, // a Web ReadableStream is async-iterable in Node
             remoteAddr: info.remoteAddr,
             remotePort: info.remotePort,
-            signal: cancel.signal,
+            signal: request.signal,
           },
           {
             head(status, statusText, pairs) {
@@ -264,7 +278,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
                   ? null
                   : new ReadableStream<Uint8Array>({
                       start: (controller) => void (stream = controller),
-                      cancel: () => cancel.abort(),
+                      cancel: () => cancel(),
                     });
               resolve(new Response(body, { status, statusText, headers }));
             },

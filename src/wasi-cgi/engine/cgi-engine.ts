@@ -35,15 +35,25 @@ export class CgiEngine implements Engine {
     return this.first;
   }
 
-  submit(job: Job): void {
-    if (this.closed) return job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
-    if (this.broken) return job.onEnd({ kind: "trap", message: this.broken }, "");
-    this.deadlines.set(
-      job,
-      setTimeout(() => this.timeout(job), this.options.timeoutMs),
-    );
-    this.queue.push(job);
-    this.dispatch();
+  submit(job: Job): () => void {
+    if (this.closed) job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
+    else if (this.broken) job.onEnd({ kind: "trap", message: this.broken }, "");
+    else {
+      this.deadlines.set(
+        job,
+        setTimeout(() => this.timeout(job), this.options.timeoutMs),
+      );
+      this.queue.push(job);
+      this.dispatch();
+    }
+    return () => this.cancel(job);
+  }
+
+  /** A cancelled job ends now; an instance already running it finishes unobserved. */
+  private cancel(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.finish(job, { kind: "lost", message: "the client went away" }, "");
   }
 
   async close(): Promise<void> {

@@ -142,15 +142,33 @@ export class PersistentEngine implements Engine {
     return this.first;
   }
 
-  submit(job: Job): void {
-    if (this.closed) return job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
-    if (this.broken) return job.onEnd({ kind: "trap", message: this.broken }, "");
-    this.deadlines.set(
-      job,
-      setTimeout(() => this.timeout(job), this.options.timeoutMs),
-    );
-    this.queue.push(job);
-    this.dispatch();
+  submit(job: Job): () => void {
+    if (this.closed) job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
+    else if (this.broken) job.onEnd({ kind: "trap", message: this.broken }, "");
+    else {
+      this.deadlines.set(
+        job,
+        setTimeout(() => this.timeout(job), this.options.timeoutMs),
+      );
+      this.queue.push(job);
+      this.dispatch();
+    }
+    return () => this.cancel(job);
+  }
+
+  private cancel(job: Job): void {
+    if (!this.deadlines.has(job)) return;
+    const outcome: JobOutcome = { kind: "lost", message: "the client went away" };
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return this.finish(job, outcome, "");
+    }
+    for (const instance of this.instances) {
+      for (const [id, candidate] of instance.inFlight) {
+        if (candidate === job) return this.abandon(instance, id, outcome);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -197,9 +215,6 @@ export class PersistentEngine implements Engine {
       instance.inFlight.set(id, job);
       instance.updateRef();
       instance.send(encodeRequest(id, job.env, job.body));
-      job.signal?.addEventListener("abort", () => this.abandon(instance, id, { kind: "lost", message: "the client went away" }), {
-        once: true,
-      });
     }
   }
 

@@ -13,8 +13,6 @@ export type JobOutcome =
 export interface Job {
   env: string[];
   body: Uint8Array;
-  /** Aborted when the client goes away. */
-  signal?: AbortSignal;
   onData(chunk: Uint8Array): void;
   /** Called once. `stderr` is what the instance wrote to stderr for this job, when known. */
   onEnd(outcome: JobOutcome, stderr: string): void;
@@ -38,7 +36,8 @@ export interface EngineOptions {
 }
 
 export interface Engine {
-  submit(job: Job): void;
+  /** Starts the job; the returned function cancels it (the client went away). */
+  submit(job: Job): () => void;
   /** Resolves when the first instance is ready. */
   ready(): Promise<void>;
   close(): Promise<void>;
