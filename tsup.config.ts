@@ -6,12 +6,14 @@ export default defineConfig({
     "adapters/vercel/index": "src/adapters/vercel/index.ts",
     "adapters/netlify/index": "src/adapters/netlify/index.ts",
     "adapters/node/index": "src/adapters/node/index.ts",
+    "adapters/fetch/index": "src/adapters/fetch/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
   clean: true,
   target: "node20",
   platform: "node",
-  splitting: false,
+  // ESM output shares one copy of the core between entry points (one module cache per process).
+  splitting: true,
   sourcemap: false,
 });

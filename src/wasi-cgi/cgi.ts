@@ -13,8 +13,22 @@ export interface CgiRequest {
   remotePort?: number;
 }
 
-/** Headers that never become HTTP_* variables: CONTENT_* carry them, and Proxy is httpoxy. */
-const SKIPPED_HEADERS = new Set(["content-length", "content-type", "proxy"]);
+/**
+ * Headers that never become HTTP_* variables: CONTENT_* carry two, Proxy is httpoxy, and the
+ * hop-by-hop ones describe the client's connection, not the request.
+ */
+const SKIPPED_HEADERS = new Set([
+  "content-length",
+  "content-type",
+  "proxy",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function safeDecode(path: string): string {
   try {

@@ -226,6 +226,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
 
   function serve(request: ServeRequest, responder: Responder): Cancel {
     const exchange: Exchange = { cancelled: false };
+    const unexpected = (error: unknown) => fail(request, responder, 500, `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`);
     const cancel = () => {
       if (exchange.cancelled) return;
       exchange.cancelled = true;
@@ -235,10 +236,12 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     const declared = headerValue(request.headers, "content-length");
     const start = (body: Uint8Array | null) => {
       if (engine) return run(engine, exchange, request, body, responder, 0);
-      enginePromise.then(
-        (ready) => run(ready, exchange, request, body, responder, 0),
-        (error: unknown) => responder.fail(502, describeModuleError(error)),
-      );
+      enginePromise
+        .then(
+          (ready) => run(ready, exchange, request, body, responder, 0),
+          (error: unknown) => responder.fail(502, describeModuleError(error)),
+        )
+        .catch(unexpected);
     };
     if (request.body instanceof Uint8Array || request.body == null) {
       const size = request.body?.length ?? 0;
@@ -247,10 +250,12 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       } else start(request.body ?? null);
       return cancel;
     }
-    readBody(request.body, declared, maxBodyBytes).then(start, (error: unknown) => {
-      if (!(error instanceof RequestError)) throw error;
-      fail(request, responder, error.status, error.message);
-    });
+    readBody(request.body, declared, maxBodyBytes)
+      .then(start, (error: unknown) => {
+        if (!(error instanceof RequestError)) throw error;
+        fail(request, responder, error.status, error.message);
+      })
+      .catch(unexpected);
     return cancel;
   }
 

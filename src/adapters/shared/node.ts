@@ -1,13 +1,11 @@
-// Node's http objects both ways: IncomingMessage → Web Request, Web Response → ServerResponse.
-// Used by the Node adapter and by the Vercel adapter (Vercel's Node runtime hands over the same
-// objects, with or without its helpers).
+// Node's http objects onto the core's serve(): IncomingMessage → ServeRequest, and a Responder
+// that writes to a ServerResponse. Used by the Node adapter and by the Vercel adapter (Vercel's
+// Node runtime hands over the same objects, with or without its helpers).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FetchInfo, WasiHandler } from "../../index.js";
+import type { BodyInput, HeaderPairs, Responder, ServeRequest, WasiHandler } from "../../index.js";
 import { normalizeAddress } from "./forwarded.js";
+import { HOP_BY_HOP } from "./hop-by-hop.js";
 import { absoluteUrl } from "./web.js";
-
-/** Connection-level headers a gateway does not forward (RFC 9110 7.6.1), plus Node's HTTP/2 extras. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "http2-settings"]);
 
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
 
@@ -19,13 +17,14 @@ export interface NodeRequestFacts {
   remoteAddr?: string;
   remotePort?: number;
   /**
-   * The body, when the platform already read the stream (Vercel's helpers). `undefined`: read
-   * it from the IncomingMessage.
+   * Where the body comes from. "stream": the IncomingMessage (default). "replay": the request's
+   * own 'data'/'end' events, which a platform re-routed to a copy it buffered. Bytes: the
+   * platform already consumed the stream and this is what is left of the body.
    */
-  body?: Uint8Array | null;
+  body?: "stream" | "replay" | Uint8Array | null;
 }
 
-/** A request the adapter refuses before the core sees it: [status, message]. */
+/** A request the adapter refuses before the core sees it. */
 export class RefusedRequest extends Error {
   constructor(
     readonly status: number,
@@ -35,89 +34,44 @@ export class RefusedRequest extends Error {
   }
 }
 
-/** The request's headers as Web Headers, in arrival order, without hop-by-hop headers. */
-export function nodeHeaders(req: IncomingMessage): Headers {
-  const raw = req.rawHeaders;
-  const dropped = new Set(HOP_BY_HOP);
+/**
+ * The request's headers for CGI: Node's parsed view (repeats joined, Cookie with "; "), without
+ * hop-by-hop headers, HTTP/2 pseudo-headers and Host (the caller sets Host from the URL).
+ */
+export function nodeHeaders(req: IncomingMessage): HeaderPairs {
   const connection = req.headers.connection;
-  if (connection) for (const name of connection.split(",")) dropped.add(name.trim().toLowerCase());
-  const headers = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.startsWith(":") || dropped.has(name.toLowerCase())) continue;
-    try {
-      headers.append(name, raw[i + 1]!);
-    } catch {
-      // not a valid header for the Fetch API; Go would not see it either way
-    }
+  const listed = connection ? new Set(connection.split(",").map((name) => name.trim().toLowerCase())) : undefined;
+  const pairs: HeaderPairs = [];
+  for (const name in req.headers) {
+    if (name === "host" || name.startsWith(":") || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    pairs.push([name, Array.isArray(value) ? value.join(", ") : value]);
   }
-  return headers;
+  return pairs;
 }
 
 /** Whether the message carries a body by HTTP framing (HTTP/2 has no framing headers). */
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   if (req.headers["transfer-encoding"] !== undefined) return true;
   const length = req.headers["content-length"];
   if (length !== undefined) return length.trim() !== "0";
   return req.httpVersionMajor >= 2 && !NO_BODY_METHODS.has(req.method ?? "GET");
 }
 
-/** The IncomingMessage's body as a Web stream that pauses the socket when nobody reads. */
-export function nodeBodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
-  let detach = () => {};
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        let settled = false;
-        const onData = (chunk: Buffer | string) => {
-          if (settled) return;
-          const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-          controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-          if ((controller.desiredSize ?? 1) <= 0) req.pause();
-        };
-        const onEnd = () => {
-          if (settled) return;
-          settled = true;
-          detach();
-          controller.close();
-        };
-        const onError = (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          detach();
-          controller.error(error instanceof Error ? error : new Error(String(error)));
-        };
-        // 'close' without 'end' on a message that did not arrive completely: the client went away.
-        const onClose = () => {
-          if (!req.complete) onError(new Error("the client closed the connection before the request body ended"));
-        };
-        detach = () => {
-          req.off("data", onData);
-          req.off("end", onEnd);
-          req.off("error", onError);
-          req.off("close", onClose);
-        };
-        req.on("data", onData);
-        req.on("end", onEnd);
-        req.on("error", onError);
-        req.on("close", onClose);
-      },
-      pull() {
-        req.resume();
-      },
-      cancel() {
-        detach();
-        // discard what is left; the response asks to close the connection (see sendNodeResponse)
-        req.resume();
-      },
-    },
-    new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
-  );
+/** The body a platform replays through the request's own 'data'/'end' events (already in memory). */
+async function* replayedBody(req: IncomingMessage): AsyncGenerator<Uint8Array> {
+  const chunks = await new Promise<Buffer[]>((resolve, reject) => {
+    const received: Buffer[] = [];
+    req.on("data", (chunk: Buffer | string) => received.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk));
+    req.on("end", () => resolve(received));
+    req.on("error", reject);
+  });
+  yield* chunks;
 }
 
-/** A Web Request for an IncomingMessage; throws RefusedRequest when it cannot be one. */
-export function nodeRequest(req: IncomingMessage, facts: NodeRequestFacts, signal: AbortSignal): Request {
-  const method = (req.method ?? "GET").toUpperCase();
+/** The absolute URL of the request: scheme and host from the facts, path and query as sent. */
+function requestUrl(req: IncomingMessage, facts: NodeRequestFacts): string {
   const target = req.url ?? "/";
   let pathAndQuery = target;
   if (!target.startsWith("/")) {
@@ -133,40 +87,34 @@ export function nodeRequest(req: IncomingMessage, facts: NodeRequestFacts, signa
     }
   }
   const url = absoluteUrl(facts.scheme, facts.host, pathAndQuery);
-  if (url === undefined) throw new RefusedRequest(400, `the Host ${JSON.stringify(facts.host.slice(0, 200))} and path do not make a URL`);
+  if (url === undefined) throw new RefusedRequest(400, `the Host ${JSON.stringify(facts.host.slice(0, 200))} and the path do not make a URL`);
+  return url;
+}
+
+/** The core's view of an IncomingMessage; throws RefusedRequest when it cannot be served. */
+export function nodeServeRequest(req: IncomingMessage, facts: NodeRequestFacts): ServeRequest {
+  const method = (req.method ?? "GET").toUpperCase();
+  const url = requestUrl(req, facts);
   const headers = nodeHeaders(req);
-  headers.set("host", new URL(url).host);
-  let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+  headers.push(["host", new URL(url).host]);
+  let body: BodyInput = null;
   if (!NO_BODY_METHODS.has(method)) {
-    if (facts.body !== undefined) {
-      body = facts.body;
-      if (body) headers.set("content-length", String(body.byteLength));
-    } else if (hasBody(req)) {
-      body = nodeBodyStream(req);
+    const source = facts.body ?? "stream";
+    if (source instanceof Uint8Array) {
+      body = source;
+      const at = headers.findIndex(([name]) => name === "content-length");
+      if (at >= 0) headers.splice(at, 1);
+      headers.push(["content-length", String(source.byteLength)]);
+    } else if (source !== null && hasBody(req)) {
+      body = source === "replay" ? replayedBody(req) : (req as AsyncIterable<Uint8Array>);
     }
   }
-  try {
-    return new Request(url, { method, headers, body, signal, duplex: "half" } as RequestInit);
-  } catch (error) {
-    throw new RefusedRequest(method === "CONNECT" || method === "TRACE" || method === "TRACK" ? 405 : 400, `the request cannot be served: ${(error as Error).message}`);
-  }
+  return { method, url, headers, body, remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
 }
 
-/** Resolves on 'drain' or when the response is gone, whichever comes first. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
-
-function sendText(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
+/** Ends a response that has not started with a short text answer; destroys one that has. */
+export function sendText(res: ServerResponse, status: number, message: string, closeConnection = false): void {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
@@ -175,104 +123,99 @@ function sendText(res: ServerResponse, status: number, message: string): void {
   res.statusCode = status;
   res.setHeader("content-type", "text/plain; charset=utf-8");
   res.setHeader("content-length", Buffer.byteLength(body));
+  if (closeConnection) res.setHeader("connection", "close");
   res.end(body);
 }
 
 /**
- * Writes a Web Response to a ServerResponse: status, headers (every Set-Cookie), then the body
- * as it streams, waiting for 'drain' when the socket is full. If the client goes away the body
- * is cancelled; if the body fails after the headers went out, the socket is destroyed so the
- * client sees a broken response rather than a short one.
+ * A Responder writing to a ServerResponse. Status and headers are set at `head` (repeats as
+ * several lines, so every Set-Cookie arrives) and go out with the first body bytes; a head with
+ * no bytes soon after (an event stream waiting for its first event) is flushed on its own.
+ * `data` returns false when the socket is full. A failure before anything went out becomes a
+ * text answer; after that, the socket is destroyed so the client sees a broken response rather
+ * than a short one. When the core did not read the request body to its end (it refused it), the
+ * answer closes the connection instead of waiting for the rest. `done` resolves when the
+ * exchange is over or the client went away.
  */
-export async function sendNodeResponse(response: Response, res: ServerResponse, method: string): Promise<void> {
-  if (res.destroyed) {
-    await response.body?.cancel().catch(() => {});
-    return;
-  }
-  try {
-    res.statusCode = response.status;
-    if (response.statusText) res.statusMessage = response.statusText;
-    for (const [name, value] of response.headers) {
-      if (name === "set-cookie" || HOP_BY_HOP.has(name)) continue;
-      res.setHeader(name, value);
-    }
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length > 0) res.setHeader("set-cookie", cookies);
-  } catch (error) {
-    await response.body?.cancel().catch(() => {});
-    sendText(res, 502, `the response cannot be sent: ${(error as Error).message}`);
-    return;
-  }
-  if (response.body === null || method === "HEAD") {
-    await response.body?.cancel().catch(() => {});
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  const onClose = () => {
-    if (!res.writableFinished) void reader.cancel().catch(() => {});
+export function nodeResponder(req: IncomingMessage, res: ServerResponse): Responder & { done: Promise<void> } {
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  res.once("close", () => finish());
+  let wrote = false;
+  return {
+    done,
+    head(status, statusText, pairs) {
+      if (res.destroyed) return;
+      try {
+        res.statusCode = status;
+        if (statusText) res.statusMessage = statusText;
+        const grouped = new Map<string, { name: string; values: string[] }>();
+        for (const [name, value] of pairs) {
+          const key = name.toLowerCase();
+          if (HOP_BY_HOP.has(key)) continue;
+          const entry = grouped.get(key);
+          if (entry) entry.values.push(value);
+          else grouped.set(key, { name, values: [value] });
+        }
+        for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? values[0]! : values);
+        if (!req.complete) res.setHeader("connection", "close");
+      } catch (error) {
+        sendText(res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !req.complete);
+        return;
+      }
+      setImmediate(() => {
+        if (!wrote && !res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
+      });
+    },
+    data(chunk) {
+      if (res.destroyed || res.writableEnded) return false;
+      wrote = true;
+      return res.write(chunk);
+    },
+    end() {
+      if (!res.destroyed && !res.writableEnded) res.end();
+      finish();
+    },
+    fail(status, message) {
+      if (!res.writableEnded) sendText(res, status, message, !req.complete);
+      finish();
+    },
   };
-  res.on("close", onClose);
-  try {
-    let next = reader.read();
-    // Headers without body yet (an event stream that has not sent its first event): send them now.
-    const immediate = await Promise.race([next.then(() => true), new Promise<false>((r) => setImmediate(r, false))]);
-    if (!immediate && !res.headersSent && !res.destroyed) res.flushHeaders();
-    for (;;) {
-      const { done, value } = await next;
-      if (done || res.destroyed) break;
-      if (!res.write(value)) await drained(res);
-      next = reader.read();
-    }
-    if (!res.destroyed) res.end();
-  } catch {
-    // the body failed (module crash or timeout after the response started); the core logged it
-    if (res.headersSent) res.destroy();
-    else sendText(res, 502, "the Go handler failed while sending its response");
-  } finally {
-    res.off("close", onClose);
-  }
 }
 
 /** How a platform describes the requests of its Node-style (req, res) calls. */
 export type DescribeNodeRequest = (req: IncomingMessage) => NodeRequestFacts;
 
 /**
- * The (req, res) function both Node-style platforms get: build a Request, call the core, write
- * the Response. It never rejects: failures become a status or a destroyed socket.
+ * The (req, res) function both Node-style platforms get: describe the request, serve it through
+ * the core, write the answer. The promise settles when the response is done; it never rejects.
+ * A client that goes away aborts the request (the Go handler's context is cancelled).
  */
 export function nodeListener(handler: WasiHandler, describe: DescribeNodeRequest): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const gone = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) gone.abort();
-    };
-    res.on("close", onClose);
     try {
-      let request: Request;
-      let info: FetchInfo;
+      let request: ServeRequest;
       try {
-        const facts = describe(req);
-        request = nodeRequest(req, facts, gone.signal);
-        info = { remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
+        request = nodeServeRequest(req, describe(req));
       } catch (error) {
         if (!(error instanceof RefusedRequest)) throw error;
-        res.setHeader("connection", "close");
-        sendText(res, error.status, error.message);
+        sendText(res, error.status, error.message, true);
         return;
       }
-      const response = await handler.fetch(request, info);
-      // The core did not read the whole body (it refused it): do not wait for the rest of it.
-      if (!req.complete && !res.headersSent) res.setHeader("connection", "close");
-      await sendNodeResponse(response, res, request.method);
+      const responder = nodeResponder(req, res);
+      const cancel = handler.serve(request, responder);
+      const onClose = () => {
+        if (!res.writableFinished) cancel();
+      };
+      res.once("close", onClose);
+      await responder.done;
+      res.off("close", onClose);
     } catch (error) {
       try {
         sendText(res, 500, `wasi-adapter: ${(error as Error)?.message ?? String(error)}`);
       } catch {
         res.destroy();
       }
-    } finally {
-      res.off("close", onClose);
     }
   };
 }

@@ -290,7 +290,9 @@ export class PersistentEngine implements Engine {
       this.options.logger.error(`wasi-adapter: ${message}; starting a new instance`);
     }
     this.failAll(instance, outcome);
-    if (instance.served === 0 && ++this.failedStarts >= MAX_FAILED_STARTS) {
+    // Only an instance that died on its own before serving anything counts against the module;
+    // one we replaced (stuck, timed out) says nothing about whether the module can start.
+    if (kind !== "lost" && instance.served === 0 && ++this.failedStarts >= MAX_FAILED_STARTS) {
       this.broken = `the module does not stay up in persistent mode: ${message}`;
       for (const job of this.queue.splice(0)) this.finish(job, { kind: "trap", message: this.broken }, "");
       return;
