@@ -142,6 +142,12 @@ export function nodeResponder(req: IncomingMessage, res: ServerResponse): Respon
   const done = new Promise<void>((resolve) => (finish = resolve));
   res.once("close", () => finish());
   let wrote = false;
+  let pending: Uint8Array[] = [];
+  const writePending = () => {
+    if (res.destroyed || res.writableEnded) return;
+    for (const chunk of pending) res.write(chunk);
+    pending = [];
+  };
   return {
     done,
     head(status, statusText, pairs) {
@@ -170,10 +176,24 @@ export function nodeResponder(req: IncomingMessage, res: ServerResponse): Respon
     data(chunk) {
       if (res.destroyed || res.writableEnded) return false;
       wrote = true;
-      return res.write(chunk);
+      pending.push(chunk);
+      if (pending.length === 1) queueMicrotask(writePending);
+      return !res.writableNeedDrain;
     },
     end() {
-      if (!res.destroyed && !res.writableEnded) res.end();
+      if (!res.destroyed && !res.writableEnded) {
+        // A response that ended in the same turn as its bytes arrived goes out in one write,
+        // with its length, instead of as chunks.
+        if (!res.headersSent && pending.length > 0) {
+          const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          pending = [];
+          res.setHeader("content-length", body.length);
+          res.end(body);
+        } else {
+          writePending();
+          res.end();
+        }
+      }
       finish();
     },
     fail(status, message) {
