@@ -7,7 +7,13 @@ export default defineConfig({
     "adapters/netlify/index": "src/adapters/netlify/index.ts",
     "adapters/node/index": "src/adapters/node/index.ts",
     "adapters/fetch/index": "src/adapters/fetch/index.ts",
+    cli: "src/cli.ts",
+    build: "src/build-plugin/index.ts",
+    "netlify-plugin/index": "src/build-plugin/netlify-plugin.ts",
+    "vercel-runtime": "src/build-plugin/vercel-runtime.ts",
   },
+  // Supplied by the Vercel CLI when it runs the runtime.
+  external: ["@vercel/build-utils"],
   format: ["esm", "cjs"],
   dts: true,
   clean: true,

@@ -21,7 +21,7 @@ async function listener() {
   const { createHandler } = await import(`${root}dist/index.js`);
   const { handle } = await import(`${root}dist/adapters/node/index.js`);
   const wasm = `${root}fixtures/.build/hello${kind === "persistent" ? ".persistent" : ""}.wasm`;
-  const handler = createHandler({ wasm, mode: kind, logger: { stderr: () => {}, error: (m) => console.error(m) } });
+  const handler = createHandler({ wasm, mode: kind, poolSize: Number(process.env.POOL) || undefined, logger: { stderr: () => {}, error: (m) => console.error(m) } });
   await handler.ready();
   return handle(handler);
 }

@@ -1,0 +1,3 @@
+module example.com/wasi-adapter-vercel-example
+
+go 1.21

@@ -1,0 +1,328 @@
+// Compiling functions to GOOS=wasip1 GOARCH=wasm modules, without touching the user's files.
+//
+// A handler file gets a generated `package main` that calls wasiadapter.Serve with its handler.
+// The main package lives in a virtual directory of the user's module (<module>/_wasi_adapter/<fn>)
+// that only exists in a `go build -overlay` file. The overlay also hides what must not be
+// compiled with this function: the other entrypoint files of the same directory (so api/a.go and
+// api/b.go may both declare Handler), files of another package, and files whose names the go
+// command rejects (api/items/[id].go is compiled under a valid name). A directory whose path is
+// not a valid import path (api/[user]/) is mapped whole into a virtual package directory.
+//
+// The module needs github.com/wasi-adapter/wasi-adapter/go, which the user's go.mod need not
+// mention: builds use a temporary copy of go.mod and go.sum (-modfile) with a require and a
+// replace pointing at this package's go/ directory. `package main` programs that import
+// wasiadapter are resolved the same way.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  CACHE_SCHEMA,
+  evictOld,
+  hashFiles,
+  hashOptionalFile,
+  localReplaceDirs,
+  moduleSourceFiles,
+  newHash,
+  touch,
+} from "./cache.js";
+import type { FunctionSpec } from "./detect.js";
+import { run, splitFlags } from "./exec.js";
+import { BuildError, CompileError } from "./errors.js";
+import { goFilesUnder } from "./fswalk.js";
+import { goEnv, type GoToolchain } from "./go-toolchain.js";
+import { GO_MODULE, GO_PACKAGE, goSideDir, packageVersion } from "./package-info.js";
+import type { Project } from "./project.js";
+import type { Reporter } from "./reporter.js";
+
+export const DEFAULT_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"];
+/** Environment variables that change what `go build` produces. */
+const BUILD_ENV_KEYS = ["GOFLAGS", "GOEXPERIMENT", "GOWASM", "GOTOOLCHAIN", "GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOINSECURE"];
+const VIRTUAL_ROOT = "_wasi_adapter";
+
+export interface CompiledFunction {
+  fn: FunctionSpec;
+  /** The compiled module (in the cache directory). */
+  wasm: string;
+  size: number;
+  cached: boolean;
+  /** Wall time of this function's compile (or cache lookup), ms. */
+  ms: number;
+}
+
+/** The go build flags: GO_BUILD_FLAGS, else the configuration's buildFlags, else the defaults. */
+export function buildFlags(project: Project): string[] {
+  const env = process.env.GO_BUILD_FLAGS;
+  if (env !== undefined && env.trim() !== "") return splitFlags(env);
+  const configured = project.config.buildFlags;
+  if (configured !== undefined) return Array.isArray(configured) ? configured : splitFlags(configured);
+  return DEFAULT_BUILD_FLAGS;
+}
+
+/** Build tags given by -tags in the flags or in GOFLAGS (the scanner applies them too). */
+export function buildTags(flags: string[]): string[] {
+  const all = [...splitFlags(process.env.GOFLAGS ?? ""), ...flags];
+  let tags: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const a = all[i]!;
+    const m = /^--?tags(?:=(.*))?$/.exec(a);
+    if (!m) continue;
+    const value = m[1] ?? all[++i] ?? "";
+    tags = value.split(/[,\s]+/).filter(Boolean);
+  }
+  return tags;
+}
+
+/** Whether the go command accepts a file name (cmd/go's SafeArg: no leading "-", "[", …). */
+export function isSafeFileName(name: string): boolean {
+  const c = name.codePointAt(0) ?? 0;
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0x80;
+}
+
+/** Whether a module-relative directory can be part of an import path. */
+export function isValidImportDir(rel: string): boolean {
+  if (rel === ".") return true;
+  return rel.split("/").every((e) => /^[A-Za-z0-9_~+-][A-Za-z0-9._~+-]*$/.test(e) && !e.endsWith("."));
+}
+
+function safeId(fn: FunctionSpec): string {
+  const readable = fn.id.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 40) || "index";
+  const h = newHash().update(fn.id).digest("hex").slice(0, 8);
+  return `${readable}_${h}`;
+}
+
+function safeGoName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9_.-]/g, "_");
+  return isSafeFileName(cleaned) ? cleaned : `f${cleaned}`;
+}
+
+export interface BuildPlan {
+  fn: FunctionSpec;
+  /** go build package argument, relative to the module root. */
+  target: string;
+  /** Overlay replacements: module-relative virtual or real path → module-relative source, "" = hidden, or generated text. */
+  overlay: { path: string; from?: string; hidden?: true; text?: string }[];
+}
+
+/** The generated main package of a handler file. */
+export function generatedMain(fn: FunctionSpec, importPath: string): string {
+  const h = fn.handler!;
+  return `// Code generated by wasi-adapter from ${fn.source}; DO NOT EDIT.
+
+package main
+
+import (
+	"net/http"
+
+	handler ${JSON.stringify(importPath)}
+	${JSON.stringify(GO_PACKAGE)}
+)
+
+func main() {
+	wasiadapter.Serve(http.HandlerFunc(handler.${h.funcName}))
+}
+`;
+}
+
+export function planBuild(fn: FunctionSpec, modulePath: string): BuildPlan {
+  if (fn.kind === "program") {
+    const dir = fn.program!.pkgDir;
+    return { fn, target: dir === "." ? "." : `./${dir}`, overlay: [] };
+  }
+  const h = fn.handler!;
+  const mainDir = `${VIRTUAL_ROOT}/${safeId(fn)}`;
+  const overlay: BuildPlan["overlay"] = [];
+  let importPath: string;
+  const entryName = path.posix.basename(h.file);
+  if (isValidImportDir(h.pkgDir)) {
+    importPath = h.pkgDir === "." ? modulePath : `${modulePath}/${h.pkgDir}`;
+    for (const sib of h.siblings) {
+      const name = path.posix.basename(sib.Path);
+      if (sib.Handlers.length > 0 || sib.Package !== h.packageName || !isSafeFileName(name)) overlay.push({ path: sib.Path, hidden: true });
+    }
+    if (!isSafeFileName(entryName)) {
+      overlay.push({ path: h.file, hidden: true });
+      overlay.push({ path: `${h.pkgDir === "." ? "" : `${h.pkgDir}/`}zz_wasi_adapter_${safeGoName(entryName)}`, from: h.file });
+    }
+  } else {
+    const pkgDir = `${mainDir}/handler`;
+    importPath = `${modulePath}/${pkgDir}`;
+    overlay.push({ path: `${pkgDir}/${safeGoName(entryName)}`, from: h.file });
+    for (const sib of h.siblings) {
+      if (sib.Handlers.length === 0 && sib.Package === h.packageName) {
+        overlay.push({ path: `${pkgDir}/${safeGoName(path.posix.basename(sib.Path))}`, from: sib.Path });
+      }
+    }
+  }
+  overlay.push({ path: `${mainDir}/main.go`, text: generatedMain(fn, importPath) });
+  return { fn, target: `./${mainDir}`, overlay };
+}
+
+/** Everything all functions of one build depend on. */
+async function sharedKey(project: Project, go: GoToolchain, flags: string[]): Promise<string> {
+  const h = newHash();
+  h.update(`wasi-adapter ${packageVersion()} schema ${CACHE_SCHEMA}\n${go.versionLine}\n${JSON.stringify(flags)}\n`);
+  for (const k of BUILD_ENV_KEYS) h.update(`${k}=${process.env[k] ?? ""}\n`);
+  const root = project.moduleRoot;
+  h.update(`module ${project.modulePath}\n`);
+  const goMod = await readFile(path.join(root, "go.mod"), "utf8");
+  h.update(goMod);
+  await hashOptionalFile(h, "go.sum", path.join(root, "go.sum"));
+  await hashOptionalFile(h, "vendor/modules.txt", path.join(root, "vendor", "modules.txt"));
+  await hashFiles(h, root, await moduleSourceFiles(root));
+  for (const dir of localReplaceDirs(goMod, root)) {
+    h.update(`replace dir ${dir}\n`);
+    await hashFiles(h, dir, await moduleSourceFiles(dir));
+  }
+  h.update("go side\n");
+  await hashFiles(h, goSideDir(), await goFilesUnder(goSideDir()));
+  return h.digest("hex");
+}
+
+function functionKey(shared: string, plan: BuildPlan): string {
+  return newHash()
+    .update(shared)
+    .update(JSON.stringify({ id: plan.fn.id, target: plan.target, overlay: plan.overlay }))
+    .digest("hex")
+    .slice(0, 40);
+}
+
+/** A temporary go.mod + go.sum that resolve wasiadapter to this package's go/ directory. */
+async function prepareModfile(project: Project, work: string, go: GoToolchain): Promise<string> {
+  const modfile = path.join(work, "go.mod");
+  await copyFile(path.join(project.moduleRoot, "go.mod"), modfile);
+  const sum = path.join(project.moduleRoot, "go.sum");
+  if (existsSync(sum)) await copyFile(sum, path.join(work, "go.sum"));
+  if (project.modulePath === GO_MODULE) return modfile;
+  const result = await run(
+    "go",
+    ["mod", "edit", `-require=${GO_MODULE}@v0.0.0`, `-replace=${GO_MODULE}=${goSideDir()}`, modfile],
+    { cwd: work, env: goEnv() },
+  );
+  if (result.code !== 0) throw new BuildError(`could not prepare go.mod for the build (${go.version}):\n${result.stderr}`);
+  return modfile;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(0)} KiB`;
+  return `${bytes} B`;
+}
+
+export function describeFunction(fn: FunctionSpec): string {
+  return `${fn.routes.map((r) => r.pattern).join(", ")}  (${fn.source})`;
+}
+
+export interface CompileOptions {
+  project: Project;
+  go: GoToolchain;
+  cacheDir: string;
+  functions: FunctionSpec[];
+  reporter: Reporter;
+  /** Most compilations at once (default: CPUs). */
+  concurrency?: number;
+}
+
+export async function compileFunctions(options: CompileOptions): Promise<CompiledFunction[]> {
+  const { project, go, cacheDir, functions, reporter } = options;
+  const flags = buildFlags(project);
+  const wasmDir = path.join(cacheDir, "wasm");
+  await mkdir(wasmDir, { recursive: true });
+  const shared = await sharedKey(project, go, flags);
+  const plans = functions.map((fn) => planBuild(fn, project.modulePath));
+  const keys = plans.map((p) => functionKey(shared, p));
+  const outputs = keys.map((k) => path.join(wasmDir, `${k}.wasm`));
+  const results: (CompiledFunction | undefined)[] = new Array(plans.length);
+  const failures: { source: string; output: string }[] = [];
+
+  const report = (r: CompiledFunction) =>
+    reporter.info(
+      `  ${r.cached ? "cached" : "built "}  ${describeFunction(r.fn)}  ${(r.ms / 1000).toFixed(2)}s  ${formatSize(r.size)}`,
+    );
+
+  // Cache hits first.
+  const todo: number[] = [];
+  for (let i = 0; i < plans.length; i++) {
+    const started = performance.now();
+    if (existsSync(outputs[i]!)) {
+      await touch(outputs[i]!);
+      const { size } = await stat(outputs[i]!);
+      results[i] = { fn: plans[i]!.fn, wasm: outputs[i]!, size, cached: true, ms: performance.now() - started };
+      report(results[i]!);
+    } else {
+      todo.push(i);
+    }
+  }
+
+  if (todo.length > 0) {
+    const work = path.join(os.tmpdir(), `wasi-adapter-build-${randomBytes(6).toString("hex")}`);
+    await mkdir(work, { recursive: true });
+    try {
+      const modfile = await prepareModfile(project, work, go);
+      const vendored = existsSync(path.join(project.moduleRoot, "vendor", "modules.txt"));
+      const setsMod = [...flags, ...splitFlags(process.env.GOFLAGS ?? "")].some((f) => /^--?mod(=|$)/.test(f));
+
+      const compileOne = async (i: number): Promise<void> => {
+        const plan = plans[i]!;
+        const started = performance.now();
+        const args = ["build", `-modfile=${modfile}`];
+        if (vendored && !setsMod) args.push("-mod=mod");
+        if (plan.overlay.length > 0) {
+          const replace: Record<string, string> = {};
+          for (const [n, entry] of plan.overlay.entries()) {
+            const virtual = path.join(project.moduleRoot, ...entry.path.split("/"));
+            if (entry.hidden) replace[virtual] = "";
+            else if (entry.from !== undefined) replace[virtual] = path.join(project.moduleRoot, ...entry.from.split("/"));
+            else {
+              const file = path.join(work, `gen-${i}-${n}.go`);
+              await writeFile(file, entry.text!);
+              replace[virtual] = file;
+            }
+          }
+          const overlayFile = path.join(work, `overlay-${i}.json`);
+          await writeFile(overlayFile, JSON.stringify({ Replace: replace }, null, 2));
+          args.push(`-overlay=${overlayFile}`);
+        }
+        const temp = `${outputs[i]}.${randomBytes(4).toString("hex")}.tmp`;
+        args.push(...flags, "-o", temp, plan.target);
+        const result = await run("go", args, { cwd: project.moduleRoot, env: goEnv({ GOOS: "wasip1", GOARCH: "wasm" }) });
+        if (result.code !== 0) {
+          await rm(temp, { force: true });
+          const output = `${result.stdout}${result.stderr}`.trimEnd();
+          failures.push({ source: plan.fn.source, output });
+          reporter.error(`  FAILED  ${describeFunction(plan.fn)}`);
+          return;
+        }
+        await rename(temp, outputs[i]!);
+        const { size } = await stat(outputs[i]!);
+        results[i] = { fn: plan.fn, wasm: outputs[i]!, size, cached: false, ms: performance.now() - started };
+        report(results[i]!);
+      };
+
+      // With a cold Go build cache, parallel builds would each compile the standard library for
+      // wasip1: the first build runs alone, the others then share its cache.
+      const limit = Math.max(1, options.concurrency ?? os.availableParallelism());
+      const queue = [...todo];
+      if (queue.length > 1) await compileOne(queue.shift()!);
+      await Promise.all(
+        Array.from({ length: Math.min(limit, queue.length) }, async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) await compileOne(i);
+        }),
+      );
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  await evictOld(wasmDir);
+
+  if (failures.length > 0) {
+    throw new CompileError(
+      `${failures.length} of ${plans.length} function${plans.length === 1 ? "" : "s"} failed to compile:\n\n` +
+        failures.map((f) => `${f.source}:\n${f.output}`).join("\n\n") +
+        `\n\nFix the errors above (file:line, as reported by go build) and build again.`,
+      failures,
+    );
+  }
+  return results as CompiledFunction[];
+}
