@@ -1,25 +1,8 @@
 // The core handler against real Go programs, in both engines: what the Go program writes is
 // exactly what the Response carries.
 import { describe, expect, it } from "vitest";
-import { fixture, open, randomBytes, sha256 } from "./support.js";
+import { fixture, open, randomBytes, sha256, type Echo } from "./support.js";
 
-interface Echo {
-  method: string;
-  url: string;
-  requestURI: string;
-  path: string;
-  rawQuery: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string[]>;
-  host: string;
-  remoteAddr: string;
-  proto: string;
-  tls: boolean;
-  contentLength: number;
-  bodyLength: number;
-  bodySha256: string;
-  body?: string;
-}
 
 describe.each(["cgi", "persistent"] as const)("%s mode", (mode) => {
   const app = (name: string, options: Record<string, unknown> = {}) =>

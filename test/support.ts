@@ -12,6 +12,25 @@ export function fixture(name: string, variant: "cgi" | "persistent" = "cgi"): st
   return path;
 }
 
+/** What the echo fixture answers (fixtures/cmd/echo). */
+export interface Echo {
+  method: string;
+  url: string;
+  requestURI: string;
+  path: string;
+  rawQuery: string;
+  query: Record<string, string[]>;
+  headers: Record<string, string[]>;
+  host: string;
+  remoteAddr: string;
+  proto: string;
+  tls: boolean;
+  contentLength: number;
+  bodyLength: number;
+  bodySha256: string;
+  body?: string;
+}
+
 export interface RecordingLogger {
   stderr: string[];
   errors: string[];

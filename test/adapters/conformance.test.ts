@@ -2,24 +2,9 @@
 // platform would (Requests, real IncomingMessage/ServerResponse pairs over a socket, Netlify
 // Contexts and Lambda events) and every expectation is written once.
 import { afterAll, describe, expect, it } from "vitest";
-import { fixture, open, randomBytes, sha256 } from "../support.js";
+import { fixture, open, randomBytes, sha256, type Echo } from "../support.js";
 import { allDrivers, type Driver, type TestRequest, type TestResponse } from "./drivers.js";
 
-interface Echo {
-  method: string;
-  url: string;
-  path: string;
-  rawQuery: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string[]>;
-  host: string;
-  remoteAddr: string;
-  tls: boolean;
-  contentLength: number;
-  bodyLength: number;
-  bodySha256: string;
-  body?: string;
-}
 
 const persistent = (name: string, options: Record<string, unknown> = {}) =>
   open({ wasm: fixture(name, "persistent"), mode: "persistent", poolSize: 1, ...options });

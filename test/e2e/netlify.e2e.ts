@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes, sha256 } from "../support.js";
+import { randomBytes, sha256, type Echo } from "../support.js";
 import { bundle, copyModules, receive, scratch, toolsDir } from "./support.js";
 
 interface NetlifyDevLike {
@@ -15,19 +15,6 @@ interface NetlifyDevLike {
   handleAndIntrospect(request: Request): Promise<{ response: Response; type: string } | undefined>;
 }
 
-interface Echo {
-  method: string;
-  path: string;
-  rawQuery: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string[]>;
-  host: string;
-  remoteAddr: string;
-  tls: boolean;
-  bodyLength: number;
-  bodySha256: string;
-  body?: string;
-}
 
 const devEntry = join(toolsDir, "node_modules/@netlify/dev/dist/main.js");
 let dev: NetlifyDevLike;

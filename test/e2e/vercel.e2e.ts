@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes, sha256 } from "../support.js";
+import { randomBytes, sha256, type Echo } from "../support.js";
 import { bundle, copyModules, receive, scratch, writeJson } from "./support.js";
 
 interface DevServer {
@@ -21,19 +21,6 @@ type StartDevServer = (options: {
 }) => Promise<DevServer | null>;
 const { startDevServer } = createRequire(import.meta.url)("@vercel/node") as { startDevServer: StartDevServer };
 
-interface Echo {
-  method: string;
-  path: string;
-  rawQuery: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string[]>;
-  host: string;
-  remoteAddr: string;
-  tls: boolean;
-  bodyLength: number;
-  bodySha256: string;
-  body?: string;
-}
 
 /** What Vercel's proxy adds before a request reaches a function. */
 const proxy = {

@@ -1,6 +1,7 @@
 // CGI mode: every request runs in a fresh instance, in a pool of worker threads.
 import type { Worker } from "node:worker_threads";
 import type { RunRequest, WorkerEvent } from "./messages.js";
+import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
 import { type Engine, type EngineOptions, type Job, type JobOutcome, Tail } from "./types.js";
 
@@ -19,8 +20,7 @@ interface Slot {
 
 export class CgiEngine implements Engine {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private readonly deadlines = new Map<Job, ReturnType<typeof setTimeout>>();
+  private readonly jobs: JobBook;
   private nextId = 1;
   private closed = false;
   /** Set when a worker cannot even start: the module itself is unusable. */
@@ -28,6 +28,10 @@ export class CgiEngine implements Engine {
   private readonly first: Promise<void>;
 
   constructor(private readonly options: EngineOptions) {
+    this.jobs = new JobBook(options.timeoutMs, (job) => {
+      const slot = this.slots.find((s) => s.running?.job === job);
+      if (slot) this.replace(slot, { kind: "timeout" });
+    });
     this.first = this.addSlot().ready;
   }
 
@@ -36,29 +40,22 @@ export class CgiEngine implements Engine {
   }
 
   submit(job: Job): () => void {
-    if (this.closed) job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
-    else if (this.broken) job.onEnd({ kind: "trap", message: this.broken }, "");
+    const refused = refusal(this.closed, this.broken);
+    if (refused) job.onEnd(refused, "");
     else {
-      this.deadlines.set(
-        job,
-        setTimeout(() => this.timeout(job), this.options.timeoutMs),
-      );
-      this.queue.push(job);
+      this.jobs.accept(job);
       this.dispatch();
     }
-    return () => this.cancel(job);
-  }
-
-  /** A cancelled job ends now; an instance already running it finishes unobserved. */
-  private cancel(job: Job): void {
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) this.queue.splice(queued, 1);
-    this.finish(job, { kind: "lost", message: "the client went away" }, "");
+    // A cancelled job ends now; an instance already running it finishes unobserved.
+    return () => {
+      this.jobs.unqueue(job);
+      this.jobs.finish(job, CLIENT_GONE);
+    };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) this.finish(job, { kind: "lost", message: "the handler was closed" }, "");
+    this.jobs.finishWaiting(CLOSED);
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
@@ -101,17 +98,17 @@ export class CgiEngine implements Engine {
           : event.exitCode === 0
             ? { kind: "complete" }
             : { kind: "exit", exitCode: event.exitCode ?? -1 };
-      this.finish(running.job, outcome, running.stderr.toString());
+      this.jobs.finish(running.job, outcome, running.stderr.toString());
       this.dispatch();
     }
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    while (this.jobs.hasWaiting) {
       let slot = this.slots.find((s) => !s.running);
       if (!slot && this.slots.length < this.options.poolSize) slot = this.addSlot();
       if (!slot) return;
-      const job = this.queue.shift()!;
+      const job = this.jobs.take()!;
       const running: Running = { id: this.nextId++, job, stderr: new Tail(64 * 1024) };
       slot.running = running;
       slot.worker.ref();
@@ -120,36 +117,17 @@ export class CgiEngine implements Engine {
     }
   }
 
-  private timeout(job: Job): void {
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
-      return this.finish(job, { kind: "timeout" }, "");
-    }
-    const slot = this.slots.find((s) => s.running?.job === job);
-    if (slot) this.replace(slot, { kind: "timeout" });
-  }
-
   /** Ends the slot's worker (and its request, with `outcome`) and starts a new one. */
   private replace(slot: Slot, outcome: JobOutcome): void {
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
     this.slots.splice(index, 1);
     void slot.worker.terminate();
-    if (slot.running) this.finish(slot.running.job, outcome, slot.running.stderr.toString());
-    if (this.broken) {
-      for (const job of this.queue.splice(0)) this.finish(job, { kind: "trap", message: this.broken }, "");
-    } else if (!this.closed) {
+    if (slot.running) this.jobs.finish(slot.running.job, outcome, slot.running.stderr.toString());
+    if (this.broken) this.jobs.finishWaiting({ kind: "trap", message: this.broken });
+    else if (!this.closed) {
       this.addSlot();
       this.dispatch();
     }
-  }
-
-  private finish(job: Job, outcome: JobOutcome, stderr: string): void {
-    const timer = this.deadlines.get(job);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.deadlines.delete(job);
-    job.onEnd(outcome, stderr);
   }
 }

@@ -32,19 +32,23 @@ export function channelBuffer(capacity: number): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + capacity);
 }
 
-export class ChannelWriter {
+/** Views of one channel's shared buffer: counter cells, then the ring. */
+class Ring {
   readonly cells: Int32Array;
-  private readonly data: Uint8Array;
-  private readonly view: DataView;
-  private readonly capacity: number;
-  private seq = 0;
+  protected readonly data: Uint8Array;
+  protected readonly view: DataView;
+  protected readonly capacity: number;
 
-  constructor(private readonly ends: ChannelEnds) {
+  constructor(protected readonly ends: ChannelEnds) {
     this.cells = new Int32Array(ends.buffer, 0, HEADER_BYTES / 4);
     this.capacity = ends.buffer.byteLength - HEADER_BYTES;
     this.data = new Uint8Array(ends.buffer, HEADER_BYTES, this.capacity);
     this.view = new DataView(ends.buffer, HEADER_BYTES, this.capacity);
   }
+}
+
+export class ChannelWriter extends Ring {
+  private seq = 0;
 
   /** Queues one message (copied). Call `ring()` after a batch to wake the reader. */
   write(payload: Uint8Array): void {
@@ -83,19 +87,8 @@ export class ChannelWriter {
   }
 }
 
-export class ChannelReader {
-  readonly cells: Int32Array;
-  private readonly data: Uint8Array;
-  private readonly view: DataView;
-  private readonly capacity: number;
+export class ChannelReader extends Ring {
   private expected = 0;
-
-  constructor(private readonly ends: ChannelEnds) {
-    this.cells = new Int32Array(ends.buffer, 0, HEADER_BYTES / 4);
-    this.capacity = ends.buffer.byteLength - HEADER_BYTES;
-    this.data = new Uint8Array(ends.buffer, HEADER_BYTES, this.capacity);
-    this.view = new DataView(ends.buffer, HEADER_BYTES, this.capacity);
-  }
 
   /** The next message (a copy), `null` once the writer closed, or undefined when none is there. */
   read(): Uint8Array | null | undefined {

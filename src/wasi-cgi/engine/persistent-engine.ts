@@ -4,6 +4,7 @@ import { MessageChannel, type MessagePort, type Worker } from "node:worker_threa
 import { ChannelReader, ChannelWriter, channelBuffer, HEARTBEAT } from "./channel.js";
 import { encodeCancel, encodeRequest, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
 import type { WorkerEvent } from "./messages.js";
+import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
 import { type Engine, type EngineOptions, type Job, type JobOutcome } from "./types.js";
 
@@ -126,8 +127,7 @@ class Instance {
 
 export class PersistentEngine implements Engine {
   private readonly instances: Instance[] = [];
-  private readonly queue: Job[] = [];
-  private readonly deadlines = new Map<Job, ReturnType<typeof setTimeout>>();
+  private readonly jobs: JobBook;
   private nextId = 1;
   private closed = false;
   private failedStarts = 0;
@@ -135,6 +135,7 @@ export class PersistentEngine implements Engine {
   private readonly first: Promise<void>;
 
   constructor(private readonly options: EngineOptions) {
+    this.jobs = new JobBook(options.timeoutMs, (job) => this.abandonRunning(job, { kind: "timeout" }));
     this.first = this.addInstance().ready;
   }
 
@@ -143,27 +144,20 @@ export class PersistentEngine implements Engine {
   }
 
   submit(job: Job): () => void {
-    if (this.closed) job.onEnd({ kind: "lost", message: "the handler was closed" }, "");
-    else if (this.broken) job.onEnd({ kind: "trap", message: this.broken }, "");
+    const refused = refusal(this.closed, this.broken);
+    if (refused) job.onEnd(refused, "");
     else {
-      this.deadlines.set(
-        job,
-        setTimeout(() => this.timeout(job), this.options.timeoutMs),
-      );
-      this.queue.push(job);
+      this.jobs.accept(job);
       this.dispatch();
     }
-    return () => this.cancel(job);
+    return () => {
+      if (this.jobs.unqueue(job)) this.jobs.finish(job, CLIENT_GONE);
+      else this.abandonRunning(job, CLIENT_GONE);
+    };
   }
 
-  private cancel(job: Job): void {
-    if (!this.deadlines.has(job)) return;
-    const outcome: JobOutcome = { kind: "lost", message: "the client went away" };
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
-      return this.finish(job, outcome, "");
-    }
+  /** Answers a job an instance is running with `outcome` (see abandon). */
+  private abandonRunning(job: Job, outcome: JobOutcome): void {
     for (const instance of this.instances) {
       for (const [id, candidate] of instance.inFlight) {
         if (candidate === job) return this.abandon(instance, id, outcome);
@@ -173,9 +167,9 @@ export class PersistentEngine implements Engine {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) this.finish(job, { kind: "lost", message: "the handler was closed" }, "");
+    this.jobs.finishWaiting(CLOSED);
     const instances = this.instances.splice(0);
-    for (const instance of instances) this.failAll(instance, { kind: "lost", message: "the handler was closed" });
+    for (const instance of instances) this.failAll(instance, CLOSED);
     await Promise.all(instances.map((instance) => instance.stop()));
   }
 
@@ -206,10 +200,10 @@ export class PersistentEngine implements Engine {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    while (this.jobs.hasWaiting) {
       const instance = this.pick();
       if (!instance) return;
-      const job = this.queue.shift()!;
+      const job = this.jobs.take()!;
       const id = this.nextId++;
       if (this.nextId > 0xffffffff) this.nextId = 1;
       instance.inFlight.set(id, job);
@@ -230,7 +224,7 @@ export class PersistentEngine implements Engine {
     instance.served++;
     this.failedStarts = 0;
     instance.updateRef();
-    this.finish(job, { kind: "complete" }, "");
+    this.jobs.finish(job, { kind: "complete" });
     this.dispatch();
   }
 
@@ -249,7 +243,7 @@ export class PersistentEngine implements Engine {
     if (!job) return;
     instance.inFlight.delete(id);
     instance.updateRef();
-    this.finish(job, outcome, "");
+    this.jobs.finish(job, outcome);
     if (!this.instances.includes(instance)) return;
     instance.send(encodeCancel(id));
     const grace = Math.min(MAX_GRACE_MS, this.options.timeoutMs);
@@ -262,19 +256,6 @@ export class PersistentEngine implements Engine {
   private clearAbandoned(instance: Instance, id: number): void {
     clearTimeout(instance.abandoned.get(id));
     instance.abandoned.delete(id);
-  }
-
-  private timeout(job: Job): void {
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
-      return this.finish(job, { kind: "timeout" }, "");
-    }
-    for (const instance of this.instances) {
-      for (const [id, candidate] of instance.inFlight) {
-        if (candidate === job) return this.abandon(instance, id, { kind: "timeout" });
-      }
-    }
   }
 
   /** Drops a dead or stuck instance: its requests fail, a new instance takes its place. */
@@ -294,7 +275,7 @@ export class PersistentEngine implements Engine {
     // one we replaced (stuck, timed out) says nothing about whether the module can start.
     if (kind !== "lost" && instance.served === 0 && ++this.failedStarts >= MAX_FAILED_STARTS) {
       this.broken = `the module does not stay up in persistent mode: ${message}`;
-      for (const job of this.queue.splice(0)) this.finish(job, { kind: "trap", message: this.broken }, "");
+      this.jobs.finishWaiting({ kind: "trap", message: this.broken });
       return;
     }
     if (!this.closed) {
@@ -305,15 +286,7 @@ export class PersistentEngine implements Engine {
 
   /** The instance's stderr was already logged as it came, so it is not repeated here. */
   private failAll(instance: Instance, outcome: JobOutcome): void {
-    for (const job of instance.inFlight.values()) this.finish(job, outcome, "");
+    for (const job of instance.inFlight.values()) this.jobs.finish(job, outcome);
     instance.inFlight.clear();
-  }
-
-  private finish(job: Job, outcome: JobOutcome, stderr: string): void {
-    const timer = this.deadlines.get(job);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.deadlines.delete(job);
-    job.onEnd(outcome, stderr);
   }
 }

@@ -34,8 +34,16 @@ class Batcher {
   }
 }
 
-function describeTrap(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/** Runs the instance to its end; a trap is reported, not thrown. Output is flushed after. */
+function runToEnd(host: WasiHost, instance: WebAssembly.Instance, stdout: Batcher): { exitCode: number | null; trap?: string } {
+  try {
+    return { exitCode: host.start(instance) };
+  } catch (error) {
+    return { exitCode: null, trap: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  } finally {
+    stdout.flush();
+    stderr.flush();
+  }
 }
 
 const stderr = new Batcher((chunk) => post({ type: "stderr", chunk }, [chunk.buffer as ArrayBuffer]));
@@ -63,16 +71,7 @@ function runCgi(): void {
     current = host.imports().wasi_snapshot_preview1!;
     const instance = spare ?? instantiate();
     spare = undefined;
-    let exitCode: number | null = null;
-    let trap: string | undefined;
-    try {
-      exitCode = host.start(instance);
-    } catch (error) {
-      trap = describeTrap(error);
-    }
-    stdout.flush();
-    stderr.flush();
-    post({ type: "done", id: run.id, exitCode, trap });
+    post({ type: "done", id: run.id, ...runToEnd(host, instance, stdout) });
     setImmediate(() => {
       spare ??= instantiate();
     });
@@ -154,16 +153,7 @@ function runPersistent(): void {
     wasi_adapter: { persistent_v1: () => 1 },
   });
   post({ type: "ready" });
-  let exitCode: number | null = null;
-  let trap: string | undefined;
-  try {
-    exitCode = host.start(instance);
-  } catch (error) {
-    trap = describeTrap(error);
-  }
-  stdout.flush();
-  stderr.flush();
-  post({ type: "exit", exitCode, trap });
+  post({ type: "exit", ...runToEnd(host, instance, stdout) });
 }
 
 if (setup.mode === "persistent") runPersistent();
