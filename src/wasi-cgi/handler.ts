@@ -6,6 +6,7 @@ import { CgiEngine } from "./engine/cgi-engine.js";
 import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
+import { prestartWorker } from "./engine/spawn.js";
 import type { Engine, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
@@ -119,6 +120,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   let mode: EngineMode = "cgi";
   let engine: Engine | undefined;
 
+  prestartWorker();
   const enginePromise: Promise<Engine> = loadModule(options.wasm).then((module) => {
     const persistent = supportsPersistent(module);
     mode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;

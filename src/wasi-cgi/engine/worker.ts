@@ -1,11 +1,12 @@
 // Entry point of an engine worker thread: runs Go instances so that the main thread never does.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { BufferSource, type ByteSource, InputFd, OutputFd } from "../wasi/fds.js";
 import { WasiHost } from "../wasi/host.js";
 import { BELL, ChannelReader, ChannelWriter, HEARTBEAT } from "./channel.js";
 import type { RunRequest, WorkerEvent, WorkerSetup } from "./messages.js";
 
-const setup = workerData as WorkerSetup;
+/** What this worker runs: the first message it gets. */
+let setup: WorkerSetup;
 const port = parentPort!;
 const post = (event: WorkerEvent, transfer?: ArrayBuffer[]) => port.postMessage(event, transfer);
 
@@ -166,5 +167,8 @@ function runPersistent(): void {
   post({ type: "exit", ...runToEnd(host, instance, stdout) });
 }
 
-if (setup.mode === "persistent") runPersistent();
-else runCgi();
+port.once("message", (received: WorkerSetup) => {
+  setup = received;
+  if (setup.mode === "persistent") runPersistent();
+  else runCgi();
+});
