@@ -1,5 +1,8 @@
 // Warm instances: what persistent mode adds on top of the shared handler suite.
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { serve } from "../src/adapters/node/index.js";
 import { fixture, open, until } from "./support.js";
 
 const get = (path: string) => new Request(`http://localhost${path}`);
@@ -113,5 +116,53 @@ describe("persistent mode", () => {
     const served = await loop.fetch(get("/api/loop"));
     expect(await served.text()).toBe("not spinning");
     expect((await stuck).status).toBe(504);
+  });
+
+  describe("flow control: a client that does not read holds back only its own handler", () => {
+    const streamed = (log: string[]) => Math.max(0, ...[...log.join("").matchAll(/streamed (\d+) MiB/g)].map((m) => Number(m[1])));
+
+    it("through fetch: Go waits while the body is not read, and finishes when it is", async () => {
+      const app = open({ wasm: fixture("stream", "persistent"), mode: "persistent", poolSize: 1 });
+      const response = await app.fetch(get("/api/stream?mb=8"));
+      await new Promise((r) => setTimeout(r, 600));
+      expect(streamed(app.log.stderr)).toBeLessThanOrEqual(2);
+      const other = await app.fetch(get("/api/stream?mb=0"));
+      expect(other.status).toBe(200);
+      expect((await other.arrayBuffer()).byteLength).toBe(0);
+      const body = await response.arrayBuffer();
+      expect(body.byteLength).toBe(8 * 1024 * 1024);
+      await until(() => streamed(app.log.stderr) === 8);
+    });
+
+    it("through the Node adapter: a paused socket stops the handler, resuming lets it finish", async () => {
+      const app = open({ wasm: fixture("stream", "persistent"), mode: "persistent", poolSize: 1 });
+      const server = await serve({ handler: app, port: 0, host: "127.0.0.1" });
+      try {
+        const { port } = server.address() as AddressInfo;
+        const received = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: "127.0.0.1", port, path: "/api/stream?mb=64" }, (res) => {
+            res.pause();
+            setTimeout(() => {
+              try {
+                // Socket buffers hold some MiB; without flow control Go would be done with all 64.
+                expect(streamed(app.log.stderr)).toBeLessThan(32);
+              } catch (error) {
+                reject(error);
+              }
+              let total = 0;
+              res.on("data", (chunk: Buffer) => (total += chunk.length));
+              res.on("end", () => resolve(total));
+              res.resume();
+            }, 800);
+          });
+          req.on("error", reject);
+          req.end();
+        });
+        expect(received).toBe(64 * 1024 * 1024);
+        expect(streamed(app.log.stderr)).toBe(64);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
   });
 });

@@ -41,6 +41,7 @@ type response struct {
 	finished    bool
 	warnedTwice bool
 	writeErr    error
+	flow        *flowControl // nil in tests that drive a response directly
 }
 
 func newResponse(s *server, id uint32, ctx context.Context) *response {
@@ -180,12 +181,17 @@ func (r *response) sendBuffered(extra []byte, end bool) error {
 	if len(data)+len(extra) > 0 {
 		r.sentData = true
 	}
+	n := len(data) + len(extra)
 	err := r.srv.out.send(r.id, data, extra, end)
 	r.buf.Reset()
 	if err != nil {
 		r.writeErr = err
+		return err
 	}
-	return err
+	if !end && r.flow != nil && r.ctx != nil {
+		r.flow.sentAndWait(r.ctx, n)
+	}
+	return nil
 }
 
 // internalError replaces an unsent response by a 500.

@@ -47,6 +47,7 @@ func Serve(h http.Handler) {
 const (
 	kindRequest = 1 // host → Go
 	kindCancel  = 2 // host → Go
+	kindCredit  = 3 // host → Go: payload u32, DATA bytes the host has passed on
 	kindData    = 1 // Go → host
 	kindEnd     = 2 // Go → host
 
@@ -77,6 +78,7 @@ type server struct {
 
 type inflightRequest struct {
 	cancel context.CancelFunc
+	flow   flowControl
 }
 
 type job struct {
@@ -129,6 +131,15 @@ func (s *server) run(r io.Reader) error {
 		id := binary.LittleEndian.Uint32(hdr[4:8])
 		n := binary.LittleEndian.Uint32(hdr[8:12])
 
+		if kind == kindCredit && n == 4 {
+			var amount [4]byte
+			if _, err := io.ReadFull(br, amount[:]); err != nil {
+				readErr = fmt.Errorf("reading frame payload: %w", err)
+				break
+			}
+			s.credit(id, binary.LittleEndian.Uint32(amount[:]))
+			continue
+		}
 		if kind != kindRequest {
 			if n > 0 {
 				if _, err := br.Discard(int(n)); err != nil {
@@ -218,6 +229,15 @@ func (s *server) cancel(id uint32) {
 
 // finishRequest forgets id. It runs before END is queued: once the host has
 // seen END it may reuse the id.
+func (s *server) credit(id uint32, amount uint32) {
+	s.mu.Lock()
+	ir := s.inflight[id]
+	s.mu.Unlock()
+	if ir != nil {
+		ir.flow.credit(amount)
+	}
+}
+
 func (s *server) finishRequest(id uint32, ir *inflightRequest) {
 	s.mu.Lock()
 	if s.inflight[id] == ir {
@@ -230,6 +250,7 @@ func (s *server) finishRequest(id uint32, ir *inflightRequest) {
 func (s *server) serveRequest(j job) {
 	ctx, id, ir := j.ctx, j.id, j.ir
 	rw := newResponse(s, id, ctx)
+	rw.flow = &ir.flow
 	defer s.wg.Done()
 	defer func() {
 		if p := recover(); p != nil {

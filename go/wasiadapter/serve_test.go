@@ -960,3 +960,63 @@ var helloHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 func BenchmarkPipelined1(b *testing.B)   { benchPipelined(b, 1, helloHandler) }
 func BenchmarkPipelined64(b *testing.B)  { benchPipelined(b, 64, helloHandler) }
 func BenchmarkPipelined512(b *testing.B) { benchPipelined(b, 512, helloHandler) }
+
+func TestSlowClientHoldsBackOnlyItsHandler(t *testing.T) {
+	const chunk = 64 << 10
+	const total = 3 << 20
+	written := make(chan int, total/chunk+1)
+	hs := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/quick" {
+			io.WriteString(w, "quick")
+			return
+		}
+		buf := bytes.Repeat([]byte{'x'}, chunk)
+		for n := 0; n < total; n += chunk {
+			w.Write(buf)
+			w.(http.Flusher).Flush()
+			written <- n + chunk
+		}
+	}))
+	hs.request(1, getEnv("/stream"), "")
+
+	// Without credit the handler stops once a window's worth is unacknowledged.
+	received := 0
+	for received <= flowWindow {
+		f := hs.next()
+		if f.kind != kindData || f.id != 1 {
+			t.Fatalf("got frame kind %d id %d, want DATA 1", f.kind, f.id)
+		}
+		received += len(f.payload)
+	}
+	time.Sleep(100 * time.Millisecond)
+	progress := 0
+	for len(written) > 0 {
+		progress = <-written
+	}
+	if progress > flowWindow+2*chunk {
+		t.Fatalf("the handler wrote %d bytes with no credit, want at most about %d", progress, flowWindow)
+	}
+
+	// Other requests on the instance are served meanwhile.
+	hs.request(2, getEnv("/quick"), "")
+	for {
+		f := hs.next()
+		if f.id == 2 && f.kind == kindEnd {
+			break
+		}
+		if f.id != 2 {
+			t.Fatalf("got frame kind %d for id %d while the slow response waits", f.kind, f.id)
+		}
+	}
+
+	// Credit lets the rest through.
+	var amount [4]byte
+	binary.LittleEndian.PutUint32(amount[:], total)
+	hs.send(kindCredit, 1, amount[:])
+	for f := hs.next(); f.kind != kindEnd; f = hs.next() {
+		received += len(f.payload)
+	}
+	if want := total + len("Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"); received < total || received > want {
+		t.Fatalf("received %d bytes, want the whole %d-byte body with its header block", received, total)
+	}
+}

@@ -7,7 +7,7 @@ import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
 import { prestartWorker } from "./engine/spawn.js";
-import type { Engine, JobOutcome, Logger } from "./engine/types.js";
+import type { Engine, JobControl, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
 export type { HeaderPairs } from "./cgi.js";
@@ -56,7 +56,11 @@ export type Cancel = () => void;
 /** Receives one response as it streams out of Go. */
 export interface Responder {
   head(status: number, statusText: string, headers: HeaderPairs): void;
-  data(chunk: Uint8Array): void;
+  /**
+   * The next body bytes. Return false when the client is not keeping up, and call `resume` once
+   * it is: the Go handler's writes then wait (persistent mode) instead of piling up in memory.
+   */
+  data(chunk: Uint8Array, resume: () => void): boolean | void;
   end(): void;
   /**
    * The request failed (already logged). Before `head`, answer `status` with `message`; after
@@ -76,6 +80,8 @@ export interface WasiHandler {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 4.5 * 1024 * 1024;
 const MAX_LOCAL_REDIRECTS = 10;
+/** How much of a response `fetch` buffers for a reader that is behind before Go is held back. */
+const STREAM_BUFFER_BYTES = 256 * 1024;
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 const defaultLogger: Logger = {
@@ -152,7 +158,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   /** The request being served now (a local redirect replaces it) and whether it was cancelled. */
   interface Exchange {
     cancelled: boolean;
-    cancel?: Cancel;
+    control?: JobControl;
   }
 
   function run(active: Engine, exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
@@ -161,6 +167,15 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     const parser = new CgiOutputParser();
     let state: "waiting" | "streaming" | "done" = "waiting";
     let withBody = true;
+    // Output bytes not yet credited back to the engine because the client is behind.
+    let blocked = false;
+    let owed = 0;
+    const resume = () => {
+      if (!blocked) return;
+      blocked = false;
+      control.credit(owed);
+      owed = 0;
+    };
 
     const answer = (head: CgiHead) => {
       if (head.localRedirect === undefined) {
@@ -187,7 +202,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       fail(request, responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
     };
 
-    exchange.cancel = active.submit({
+    const control: JobControl = active.submit({
       env,
       body: body ?? EMPTY,
       onData(chunk) {
@@ -195,9 +210,16 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         try {
           const bodyBytes = parser.push(chunk);
           if (state === "waiting" && parser.head) answer(parser.head);
-          if (state === "streaming" && withBody && bodyBytes.length > 0) responder.data(bodyBytes);
+          if (state === "streaming" && withBody && bodyBytes.length > 0 && responder.data(bodyBytes, resume) === false) {
+            blocked = true;
+          }
         } catch (error) {
-          badOutput(error);
+          return badOutput(error);
+        }
+        owed += chunk.length;
+        if (!blocked) {
+          control.credit(owed);
+          owed = 0;
         }
       },
       onEnd(outcome, stderr) {
@@ -224,6 +246,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         fail(request, responder, status, started ? `${message} (after the response had started)` : message, stderr);
       },
     });
+    exchange.control = control;
   }
 
   function serve(request: ServeRequest, responder: Responder): Cancel {
@@ -232,7 +255,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     const cancel = () => {
       if (exchange.cancelled) return;
       exchange.cancelled = true;
-      exchange.cancel?.();
+      exchange.control?.cancel();
     };
     request.signal?.addEventListener("abort", cancel, { once: true });
     const declared = headerValue(request.headers, "content-length");
@@ -266,6 +289,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     fetch(request, info = {}) {
       return new Promise<Response>((resolve) => {
         let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+        let resumeWhenPulled: (() => void) | undefined;
         const cancel = serve(
           {
             method: request.method,
@@ -283,13 +307,27 @@ export function createHandler(options: HandlerOptions): WasiHandler {
               const body =
                 request.method === "HEAD" || NULL_BODY_STATUSES.has(status)
                   ? null
-                  : new ReadableStream<Uint8Array>({
-                      start: (controller) => void (stream = controller),
-                      cancel: () => cancel(),
-                    });
+                  : new ReadableStream<Uint8Array>(
+                      {
+                        start: (controller) => void (stream = controller),
+                        pull: () => {
+                          const resume = resumeWhenPulled;
+                          resumeWhenPulled = undefined;
+                          resume?.();
+                        },
+                        cancel: () => cancel(),
+                      },
+                      new ByteLengthQueuingStrategy({ highWaterMark: STREAM_BUFFER_BYTES }),
+                    );
               resolve(new Response(body, { status, statusText, headers }));
             },
-            data: (chunk) => stream?.enqueue(chunk),
+            data(chunk, resume) {
+              if (!stream) return;
+              stream.enqueue(chunk);
+              if ((stream.desiredSize ?? 1) > 0) return true;
+              resumeWhenPulled = resume;
+              return false;
+            },
             end: () => closeQuietly(stream),
             fail(status, message) {
               resolve(new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }));

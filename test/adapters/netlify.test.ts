@@ -24,7 +24,7 @@ function fixed(headers: [string, string][], body: Uint8Array): WasiHandler {
   return {
     serve(_request: ServeRequest, responder: Responder) {
       responder.head(200, "OK", headers);
-      responder.data(body);
+      responder.data(body, () => {});
       responder.end();
       return () => {};
     },

@@ -143,6 +143,7 @@ export function nodeResponder(req: IncomingMessage, res: ServerResponse): Respon
   res.once("close", () => finish());
   let wrote = false;
   let pending: Uint8Array[] = [];
+  let awaitingDrain = false;
   const writePending = () => {
     if (res.destroyed || res.writableEnded) return;
     for (const chunk of pending) res.write(chunk);
@@ -173,12 +174,20 @@ export function nodeResponder(req: IncomingMessage, res: ServerResponse): Respon
         if (!wrote && !res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
       });
     },
-    data(chunk) {
-      if (res.destroyed || res.writableEnded) return false;
+    data(chunk, resume) {
+      if (res.destroyed || res.writableEnded) return;
       wrote = true;
       pending.push(chunk);
       if (pending.length === 1) queueMicrotask(writePending);
-      return !res.writableNeedDrain;
+      if (!res.writableNeedDrain) return true;
+      if (!awaitingDrain) {
+        awaitingDrain = true;
+        res.once("drain", () => {
+          awaitingDrain = false;
+          resume();
+        });
+      }
+      return false;
     },
     end() {
       if (!res.destroyed && !res.writableEnded) {

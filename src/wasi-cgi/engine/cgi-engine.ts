@@ -3,7 +3,7 @@ import type { Worker } from "node:worker_threads";
 import type { RunRequest, WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
-import { type Engine, type EngineOptions, type Job, type JobOutcome, Tail } from "./types.js";
+import { type Engine, type EngineOptions, type Job, type JobControl, type JobOutcome, Tail } from "./types.js";
 
 interface Running {
   id: number;
@@ -39,17 +39,21 @@ export class CgiEngine implements Engine {
     return this.first;
   }
 
-  submit(job: Job): () => void {
+  submit(job: Job): JobControl {
     const refused = refusal(this.closed, this.broken);
     if (refused) job.onEnd(refused, "");
     else {
       this.jobs.accept(job);
       this.dispatch();
     }
-    // A cancelled job ends now; an instance already running it finishes unobserved.
-    return () => {
-      this.jobs.unqueue(job);
-      this.jobs.finish(job, CLIENT_GONE);
+    return {
+      // A cancelled job ends now; an instance already running it finishes unobserved.
+      cancel: () => {
+        this.jobs.unqueue(job);
+        this.jobs.finish(job, CLIENT_GONE);
+      },
+      // One request per instance: its output is what it is, there is no one else to hold back.
+      credit: () => {},
     };
   }
 

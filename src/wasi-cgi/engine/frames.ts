@@ -1,6 +1,9 @@
 // The persistent-mode framing of go/PROTOCOL.md: 12-byte header (kind, id, length; u32 LE).
 export const FRAME_REQUEST = 1;
 export const FRAME_CANCEL = 2;
+export const FRAME_CREDIT = 3;
+/** DATA bytes of one response Go may send beyond what the host has credited back. */
+export const FLOW_WINDOW = 1 << 20;
 export const FRAME_DATA = 1;
 export const FRAME_END = 2;
 
@@ -26,6 +29,16 @@ export function encodeCancel(id: number): Uint8Array {
   const view = new DataView(frame.buffer);
   view.setUint32(0, FRAME_CANCEL, true);
   view.setUint32(4, id, true);
+  return frame;
+}
+
+export function encodeCredit(id: number, bytes: number): Uint8Array {
+  const frame = new Uint8Array(HEADER + 4);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, FRAME_CREDIT, true);
+  view.setUint32(4, id, true);
+  view.setUint32(8, 4, true);
+  view.setUint32(12, bytes, true);
   return frame;
 }
 

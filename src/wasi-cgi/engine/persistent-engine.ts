@@ -2,11 +2,11 @@
 // once over the framed stdin/stdout protocol of go/PROTOCOL.md.
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { ChannelReader, ChannelWriter, channelBuffer, HEARTBEAT } from "./channel.js";
-import { encodeCancel, encodeRequest, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
+import { encodeCancel, encodeCredit, encodeRequest, FLOW_WINDOW, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
 import type { WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
-import { type Engine, type EngineOptions, type Job, type JobOutcome } from "./types.js";
+import type { Engine, EngineOptions, Job, JobControl, JobOutcome } from "./types.js";
 
 /** Requests in flight on every instance before the pool adds one. */
 const GROW_AT = 8;
@@ -128,6 +128,8 @@ class Instance {
 export class PersistentEngine implements Engine {
   private readonly instances: Instance[] = [];
   private readonly jobs: JobBook;
+  /** Where each dispatched job runs, for its credit frames. */
+  private readonly running = new Map<Job, { instance: Instance; id: number }>();
   private nextId = 1;
   private closed = false;
   private failedStarts = 0;
@@ -143,16 +145,27 @@ export class PersistentEngine implements Engine {
     return this.first;
   }
 
-  submit(job: Job): () => void {
+  submit(job: Job): JobControl {
     const refused = refusal(this.closed, this.broken);
     if (refused) job.onEnd(refused, "");
     else {
       this.jobs.accept(job);
       this.dispatch();
     }
-    return () => {
-      if (this.jobs.unqueue(job)) this.jobs.finish(job, CLIENT_GONE);
-      else this.abandonRunning(job, CLIENT_GONE);
+    let owed = 0;
+    return {
+      cancel: () => {
+        if (this.jobs.unqueue(job)) this.jobs.finish(job, CLIENT_GONE);
+        else this.abandonRunning(job, CLIENT_GONE);
+      },
+      // Credit goes back in half-window steps: a client that keeps up never stalls the handler.
+      credit: (bytes) => {
+        owed += bytes;
+        if (owed < FLOW_WINDOW / 2) return;
+        const running = this.running.get(job);
+        if (running) running.instance.send(encodeCredit(running.id, owed));
+        owed = 0;
+      },
     };
   }
 
@@ -207,6 +220,7 @@ export class PersistentEngine implements Engine {
       const id = this.nextId++;
       if (this.nextId > 0xffffffff) this.nextId = 1;
       instance.inFlight.set(id, job);
+      this.running.set(job, { instance, id });
       instance.updateRef();
       instance.send(encodeRequest(id, job.env, job.body));
     }
@@ -224,6 +238,7 @@ export class PersistentEngine implements Engine {
     instance.served++;
     this.failedStarts = 0;
     instance.updateRef();
+    this.running.delete(job);
     this.jobs.finish(job, { kind: "complete" });
     this.dispatch();
   }
@@ -243,6 +258,7 @@ export class PersistentEngine implements Engine {
     if (!job) return;
     instance.inFlight.delete(id);
     instance.updateRef();
+    this.running.delete(job);
     this.jobs.finish(job, outcome);
     if (!this.instances.includes(instance)) return;
     instance.send(encodeCancel(id));
@@ -286,7 +302,10 @@ export class PersistentEngine implements Engine {
 
   /** The instance's stderr was already logged as it came, so it is not repeated here. */
   private failAll(instance: Instance, outcome: JobOutcome): void {
-    for (const job of instance.inFlight.values()) this.jobs.finish(job, outcome);
+    for (const job of instance.inFlight.values()) {
+      this.running.delete(job);
+      this.jobs.finish(job, outcome);
+    }
     instance.inFlight.clear();
   }
 }

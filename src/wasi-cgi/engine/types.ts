@@ -35,9 +35,16 @@ export interface EngineOptions {
   logger: Logger;
 }
 
+/** What the handler can do with a job once submitted. */
+export interface JobControl {
+  /** The client went away. */
+  cancel(): void;
+  /** `bytes` more of the job's output were passed on to the client (flow control). */
+  credit(bytes: number): void;
+}
+
 export interface Engine {
-  /** Starts the job; the returned function cancels it (the client went away). */
-  submit(job: Job): () => void;
+  submit(job: Job): JobControl;
   /** Resolves when the first instance is ready. */
   ready(): Promise<void>;
   close(): Promise<void>;
