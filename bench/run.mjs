@@ -121,10 +121,11 @@ async function main() {
   }
 
   console.log("cold starts…");
-  const cold = { js: [], persistent: [] };
+  const cold = { js: [], persistent: [], cgi: [] };
   for (let i = 0; i < 5; i++) {
     cold.js.push(await coldStart("js", ports.js));
     cold.persistent.push(await coldStart("persistent", ports.persistent));
+    cold.cgi.push(await coldStart("cgi", ports.cgi));
   }
 
   console.log("memory…");
@@ -147,7 +148,7 @@ async function main() {
     results,
     ratios: { bOverA: b.rps / a.rps, bOverD: b.rps / d.rps },
     addedP50AtC1Ms: results.persistent.c1.p50 - results.js.c1.p50,
-    coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), samples: cold },
+    coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), cgi: median(cold.cgi), samples: cold },
     rss: {
       after20k: after20k.rss,
       after70k: after70k.rss,
@@ -187,6 +188,7 @@ ${row("(d) same Go handler, native net/http", native)}
 | cgi mode throughput | ${Math.round(cgi.c16.rps)} req/s | ≥ 150 | ${mark(cgi.c16.rps >= 150)} |
 | cold start (spawn → first response), median of 5, (a) | ${s.coldStartMs.js.toFixed(0)} ms | | |
 | cold start, median of 5, (b) | ${s.coldStartMs.persistent.toFixed(0)} ms | ≤ 200 ms | ${mark(s.coldStartMs.persistent <= 200)} |
+| cold start, median of 5, (c) | ${s.coldStartMs.cgi.toFixed(0)} ms | | |
 | RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
 `;
 }
