@@ -40,12 +40,7 @@ export class CgiEngine implements Engine {
   }
 
   submit(job: Job): JobControl {
-    const refused = refusal(this.closed, this.broken);
-    if (refused) job.onEnd(refused, "");
-    else {
-      this.jobs.accept(job);
-      this.dispatch();
-    }
+    if (this.jobs.accept(job, refusal(this.closed, this.broken))) this.dispatch();
     return {
       // A cancelled job ends now; an instance already running it finishes unobserved.
       cancel: () => {

@@ -14,12 +14,18 @@ export class JobBook {
     private readonly onRunningTimeout: (job: Job) => void,
   ) {}
 
-  accept(job: Job): void {
+  /** Queues a job, or answers it at once with `refused` (see refusal); true when queued. */
+  accept(job: Job, refused: JobOutcome | undefined): boolean {
+    if (refused) {
+      job.onEnd(refused, "");
+      return false;
+    }
     this.deadlines.set(
       job,
       setTimeout(() => this.expire(job), this.timeoutMs),
     );
     this.waiting.push(job);
+    return true;
   }
 
   get hasWaiting(): boolean {

@@ -146,12 +146,7 @@ export class PersistentEngine implements Engine {
   }
 
   submit(job: Job): JobControl {
-    const refused = refusal(this.closed, this.broken);
-    if (refused) job.onEnd(refused, "");
-    else {
-      this.jobs.accept(job);
-      this.dispatch();
-    }
+    if (this.jobs.accept(job, refusal(this.closed, this.broken))) this.dispatch();
     let owed = 0;
     return {
       cancel: () => {

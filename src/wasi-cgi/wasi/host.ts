@@ -128,36 +128,12 @@ export class WasiHost {
     }
   }
 
-  private readInto(file: Fd, iovs: number, count: number, resultPtr: number): number {
+  /** Moves bytes through an iovec array with `step` (bytes moved, or -errno); stores the total. */
+  private transfer(iovs: number, count: number, resultPtr: number, step: (buf: Uint8Array) => number): number {
     let total = 0;
     let errno = 0;
     this.forEachIovec(iovs, count, (buf) => {
-      for (;;) {
-        const n = file.read(buf);
-        if (n === -d.ERRNO_AGAIN && total === 0 && !(file.flags & d.FDFLAGS_NONBLOCK)) {
-          this.onIdle();
-          this.wait(Infinity);
-          continue;
-        }
-        if (n < 0) {
-          if (total === 0) errno = -n;
-          return false;
-        }
-        total += n;
-        return n === buf.length;
-      }
-    });
-    if (errno) return errno;
-    this.view().setUint32(resultPtr, total, true);
-    return d.ERRNO_SUCCESS;
-  }
-
-  private writeFrom(file: Fd, iovs: number, count: number, resultPtr: number): number {
-    let total = 0;
-    let errno = 0;
-    this.forEachIovec(iovs, count, (buf) => {
-      if (buf.length === 0) return true;
-      const n = file.write(buf);
+      const n = step(buf);
       if (n < 0) {
         if (total === 0) errno = -n;
         return false;
@@ -168,6 +144,26 @@ export class WasiHost {
     if (errno) return errno;
     this.view().setUint32(resultPtr, total, true);
     return d.ERRNO_SUCCESS;
+  }
+
+  /** A read that, on a blocking fd with nothing read yet, waits for input instead of EAGAIN. */
+  private readInto(file: Fd, iovs: number, count: number, resultPtr: number): number {
+    let moved = false;
+    return this.transfer(iovs, count, resultPtr, (buf) => {
+      for (;;) {
+        const n = file.read(buf);
+        if (n !== -d.ERRNO_AGAIN || moved || file.flags & d.FDFLAGS_NONBLOCK) {
+          moved ||= n > 0;
+          return n;
+        }
+        this.onIdle();
+        this.wait(Infinity);
+      }
+    });
+  }
+
+  private writeFrom(file: Fd, iovs: number, count: number, resultPtr: number): number {
+    return this.transfer(iovs, count, resultPtr, (buf) => (buf.length === 0 ? 0 : file.write(buf)));
   }
 
   private pollOneoff(inPtr: number, outPtr: number, count: number, resultPtr: number): number {
