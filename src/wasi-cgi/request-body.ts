@@ -1,3 +1,5 @@
+import { concat } from "./cgi.js";
+
 /** A request the handler refuses before any Go code runs. */
 export class RequestError extends Error {
   constructor(
@@ -39,12 +41,5 @@ export async function readBody(body: BodyInput, declaredLength: string | null | 
     if (error instanceof RequestError) throw error;
     throw new RequestError(400, `the request body could not be read: ${(error as Error).message}`);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concat(chunks, length);
 }
