@@ -12,7 +12,7 @@ const post = (event: WorkerEvent, transfer?: ArrayBuffer[]) => port.postMessage(
 
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
 /** How long a persistent instance polls for new requests before it sleeps. */
-const SPIN_MS = 0.05;
+const SPIN_MS = 0.2;
 /** How long after its last request it then naps in NAP_STEP_MS sleeps before sleeping until rung. */
 const NAP_MS = 20;
 const NAP_STEP_MS = 0.05;
