@@ -8,8 +8,12 @@ import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
 import type { Engine, EngineOptions, Job, JobControl, JobOutcome } from "./types.js";
 
-/** Requests in flight on every instance before the pool adds one. */
-const GROW_AT = 8;
+/**
+ * Requests in flight on every instance before the pool adds one. An instance serves concurrent
+ * requests with goroutines, so a new one pays off mainly when the others are busy on the CPU
+ * (see `responsive`); below this, another instance would only compete for the cores.
+ */
+const GROW_AT = 64;
 /** Requests in flight on one instance beyond which new ones wait in the queue. */
 const MAX_IN_FLIGHT = 256;
 /** How long a timed-out or cancelled request may take to end before its instance is replaced. */
