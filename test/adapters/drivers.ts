@@ -131,9 +131,19 @@ function abortSignal(request: TestRequest): AbortSignal | undefined {
 
 // --- Web drivers --------------------------------------------------------------------------
 
+/** One adapter per handler, made on first use (as a platform loads a function once). */
+function perHandler<A>(make: (app: WasiHandler) => A): (app: WasiHandler) => A {
+  const made = new WeakMap<WasiHandler, A>();
+  return (app) => {
+    let adapter = made.get(app);
+    if (!adapter) made.set(app, (adapter = make(app)));
+    return adapter;
+  };
+}
+
 /** The plain Web form, called as Deno.serve would (a second argument with remoteAddr). */
 export function fetchDriver(): Driver {
-  const adapters = new WeakMap<WasiHandler, ReturnType<typeof fetchHandle>>();
+  const adapterFor = perHandler(fetchHandle);
   return {
     name: "fetch",
     streams: true,
@@ -141,8 +151,7 @@ export function fetchDriver(): Driver {
     knowsHttps: true,
     expectedClient: (request) => `${request.clientIp ?? DEFAULT_CLIENT}:51234`,
     async send(app, request) {
-      let adapter = adapters.get(app);
-      if (!adapter) adapters.set(app, (adapter = fetchHandle(app)));
+      const adapter = adapterFor(app);
       const started = performance.now();
       const info = { remoteAddr: { transport: "tcp", hostname: request.clientIp ?? DEFAULT_CLIENT, port: 51234 } };
       const signal = abortSignal(request);
@@ -189,7 +198,7 @@ function netlifyContext(request: Request, ip: string, requestId: string): Contex
 
 /** Netlify Functions v2: a Request as Netlify's edge forwards it, and a Context. */
 export function netlifyDriver(): Driver {
-  const adapters = new WeakMap<WasiHandler, ReturnType<typeof netlifyHandle>>();
+  const adapterFor = perHandler(netlifyHandle);
   return {
     name: "netlify v2",
     streams: true,
@@ -198,8 +207,7 @@ export function netlifyDriver(): Driver {
     expectedClient: (request) => request.clientIp ?? DEFAULT_CLIENT,
     requestIdHeader: ["X-Nf-Request-Id", "01JDNETLIFYV2REQUEST"],
     async send(app, request) {
-      let adapter = adapters.get(app);
-      if (!adapter) adapters.set(app, (adapter = netlifyHandle(app)));
+      const adapter = adapterFor(app);
       const ip = request.clientIp ?? DEFAULT_CLIENT;
       const edgeHeaders: [string, string][] = [
         ["x-forwarded-for", ip],
@@ -284,7 +292,7 @@ function lambdaContext(): HandlerContext {
 
 /** Netlify v1 (Lambda-compatible): an event in, a buffered result out. */
 export function lambdaDriver(): Driver {
-  const adapters = new WeakMap<WasiHandler, ReturnType<typeof handleLambda>>();
+  const adapterFor = perHandler(handleLambda);
   return {
     name: "netlify lambda",
     streams: false,
@@ -293,8 +301,7 @@ export function lambdaDriver(): Driver {
     expectedClient: (request) => request.clientIp ?? DEFAULT_CLIENT,
     requestIdHeader: ["X-Nf-Request-Id", "01JDNETLIFYLAMBDAREQ"],
     async send(app, request) {
-      let adapter = adapters.get(app);
-      if (!adapter) adapters.set(app, (adapter = handleLambda(app)));
+      const adapter = adapterFor(app);
       const started = performance.now();
       const result = await adapter(lambdaEvent(request), lambdaContext());
       const headers: Record<string, string[]> = {};
@@ -493,7 +500,7 @@ export function vercelDriver(helpers: "none" | "replay" | "drained"): Driver {
 
 /** The Vercel Web form (handleFetch), given the Request Vercel's runtime builds. */
 export function vercelFetchDriver(): Driver {
-  const adapters = new WeakMap<WasiHandler, ReturnType<typeof vercelHandleFetch>>();
+  const adapterFor = perHandler(vercelHandleFetch);
   return {
     name: "vercel fetch",
     streams: true,
@@ -502,8 +509,7 @@ export function vercelFetchDriver(): Driver {
     expectedClient: (request) => request.clientIp ?? DEFAULT_CLIENT,
     requestIdHeader: ["X-Vercel-Id", "arn1::iad1::abcde-1732330000000-0123456789ab"],
     async send(app, request) {
-      let adapter = adapters.get(app);
-      if (!adapter) adapters.set(app, (adapter = vercelHandleFetch(app)));
+      const adapter = adapterFor(app);
       const started = performance.now();
       // Vercel's runtime builds the Request from its internal http request: an http://
       // URL on an internal host; the public scheme and host are in the forwarded headers.

@@ -5,15 +5,12 @@
 // function, then `netlify functions:serve` and `netlify serve` answer the example's API.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, readFile, symlink } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scratch, toolsDir } from "./support.js";
+import { copyExample, ensureBuilt, scratch, toolsDir } from "./support.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const example = join(root, "examples/netlify");
 const netlifyBin = join(toolsDir, "node_modules/.bin/netlify");
 
 /** The environment of every netlify-cli run: no site, no account, no browser, no telemetry. */
@@ -93,15 +90,10 @@ let buildLog = "";
 beforeAll(async () => {
   if (!existsSync(netlifyBin)) throw new Error("netlify-cli is not installed: run `npm run e2e:tools` (npm ci --prefix test/e2e/tools)");
   // The plugin is the package's build output (package.json "main" → dist/platform.cjs, with dist/manifest.yml).
-  if (!existsSync(join(root, "dist/platform.cjs")) || !existsSync(join(root, "dist/manifest.yml"))) {
-    execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-    if (!existsSync(join(root, "dist/platform.cjs"))) throw new Error("dist/platform.cjs is missing after `npm run build`");
-  }
+  ensureBuilt(["platform.cjs", "manifest.yml"]);
   work = await scratch("netlify-cli");
   site = join(work.dir, "site");
-  await cp(example, site, { recursive: true, filter: (src) => !/[\\/](node_modules|\.netlify)$/.test(src) });
-  await mkdir(join(site, "node_modules"), { recursive: true });
-  await symlink(root, join(site, "node_modules/wasi-adapter"), "dir");
+  await copyExample("netlify", site);
 
   // The first build may compile Go's standard library for wasip1 (cold cache): allow for it.
   try {

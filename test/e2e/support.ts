@@ -1,12 +1,15 @@
 // Shared by the end-to-end tests: bundle an entry the way a deployment would, and copy the Go
 // modules next to it.
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { fixture } from "../support.js";
 
+export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const entries = fileURLToPath(new URL("./entries/", import.meta.url));
 export const toolsDir = fileURLToPath(new URL("./tools/", import.meta.url));
 
@@ -14,6 +17,28 @@ export const toolsDir = fileURLToPath(new URL("./tools/", import.meta.url));
 export async function scratch(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `wasi-adapter-e2e-${prefix}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true, maxRetries: 5 }) };
+}
+
+/** Builds the package (`npm run build`) unless every one of `files` (paths in dist/) is there. */
+export function ensureBuilt(files: string[]): void {
+  const missing = () => files.filter((file) => !existsSync(join(root, "dist", file)));
+  if (missing().length === 0) return;
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  const still = missing();
+  if (still.length > 0) throw new Error(`dist/${still[0]} is missing after \`npm run build\``);
+}
+
+/**
+ * Copies examples/<name> to `site` (without installed or built platform folders) with this
+ * package linked as its node_modules/wasi-adapter, as `npm install wasi-adapter` would.
+ */
+export async function copyExample(name: string, site: string): Promise<void> {
+  await cp(join(root, "examples", name), site, {
+    recursive: true,
+    filter: (src) => !/[\\/](node_modules|\.netlify|\.vercel)$/.test(src),
+  });
+  await mkdir(join(site, "node_modules/.bin"), { recursive: true });
+  await symlink(root, join(site, "node_modules/wasi-adapter"), "dir");
 }
 
 /** Bundles `entry` (a file in entries/) into one file `outfile`, as a deployment would ship it. */

@@ -12,15 +12,13 @@
 //   and would build those files as native Go functions next to the wasm ones.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scratch, toolsDir, writeJson } from "./support.js";
+import { copyExample, ensureBuilt, scratch, toolsDir, writeJson } from "./support.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const example = join(root, "examples/vercel");
 const vercelBin = join(toolsDir, "node_modules/.bin/vercel");
 
 let work: Awaited<ReturnType<typeof scratch>>;
@@ -34,15 +32,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 beforeAll(async () => {
   if (!existsSync(vercelBin)) throw new Error("vercel is not installed: run `npm run e2e:tools` (npm ci --prefix test/e2e/tools)");
-  if (!existsSync(join(root, "dist/cli.js"))) {
-    execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-    if (!existsSync(join(root, "dist/cli.js"))) throw new Error("dist/cli.js is missing after `npm run build`");
-  }
+  ensureBuilt(["cli.js"]);
   work = await scratch("vercel-cli");
   site = join(work.dir, "site");
-  await cp(example, site, { recursive: true, filter: (src) => !/[\\/](node_modules|\.vercel)$/.test(src) });
-  await mkdir(join(site, "node_modules/.bin"), { recursive: true });
-  await symlink(root, join(site, "node_modules/wasi-adapter"), "dir");
+  await copyExample("vercel", site);
   await symlink("../wasi-adapter/dist/cli.js", join(site, "node_modules/.bin/wasi-adapter"));
   const config = JSON.parse(await readFile(join(site, "vercel.json"), "utf8")) as Record<string, unknown>;
   config.installCommand = "echo offline: wasi-adapter is linked";
