@@ -2,10 +2,13 @@ package wasiadapter
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"net"
 	"net/http"
-	"net/http/cgi"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -21,7 +24,7 @@ func parseRequest(payload []byte) (*http.Request, error) {
 	if envLen > uint64(len(payload)-4) {
 		return nil, errShortRequest
 	}
-	req, err := cgi.RequestFromMap(parseEnv(payload[4 : 4+envLen]))
+	req, err := requestFromEnv(string(payload[4 : 4+envLen]))
 	if err != nil {
 		return nil, err
 	}
@@ -37,23 +40,120 @@ func parseRequest(payload []byte) (*http.Request, error) {
 	return req, nil
 }
 
-// parseEnv splits a NAME=value\0 block into a map. All keys and values share
-// one string allocation.
-func parseEnv(block []byte) map[string]string {
-	env := make(map[string]string, bytes.Count(block, []byte{0})+1)
-	s := string(block)
-	for len(s) > 0 {
-		kv := s
-		if i := strings.IndexByte(s, 0); i >= 0 {
-			kv, s = s[:i], s[i+1:]
+// cgiEnv holds the meta-variables requestFromEnv uses besides the HTTP_ ones.
+type cgiEnv struct {
+	method, proto, host, contentLength, contentType string
+	requestURI, scriptName, pathInfo, queryString   string
+	https, remoteAddr, remotePort                   string
+}
+
+// requestFromEnv builds a request from a NAME=value\0 block with the result
+// of cgi.RequestFromMap, without the map: it reads the block once, and the
+// strings it keeps share the block's memory. The host sends each name once.
+func requestFromEnv(block string) (*http.Request, error) {
+	r := &http.Request{Header: make(http.Header, 8), Trailer: http.Header{}, Close: true}
+	var e cgiEnv
+	for len(block) > 0 {
+		kv := block
+		if i := strings.IndexByte(block, 0); i >= 0 {
+			kv, block = block[:i], block[i+1:]
 		} else {
-			s = ""
+			block = ""
 		}
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			env[k] = v
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if name, isHeader := strings.CutPrefix(k, "HTTP_"); isHeader {
+			if name == "HOST" {
+				e.host = v
+			} else {
+				r.Header.Add(strings.ReplaceAll(name, "_", "-"), v)
+			}
+			continue
+		}
+		switch k {
+		case "REQUEST_METHOD":
+			e.method = v
+		case "SERVER_PROTOCOL":
+			e.proto = v
+		case "CONTENT_LENGTH":
+			e.contentLength = v
+		case "CONTENT_TYPE":
+			e.contentType = v
+		case "REQUEST_URI":
+			e.requestURI = v
+		case "SCRIPT_NAME":
+			e.scriptName = v
+		case "PATH_INFO":
+			e.pathInfo = v
+		case "QUERY_STRING":
+			e.queryString = v
+		case "HTTPS":
+			e.https = v
+		case "REMOTE_ADDR":
+			e.remoteAddr = v
+		case "REMOTE_PORT":
+			e.remotePort = v
 		}
 	}
-	return env
+
+	r.Method = e.method
+	if r.Method == "" {
+		return nil, errors.New("cgi: no REQUEST_METHOD in environment")
+	}
+	r.Proto = e.proto
+	if r.Proto == "INCLUDED" {
+		r.ProtoMajor, r.ProtoMinor = 1, 0
+	} else {
+		var ok bool
+		if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(r.Proto); !ok {
+			return nil, errors.New("cgi: invalid SERVER_PROTOCOL version")
+		}
+	}
+	r.Host = e.host
+	if e.contentLength != "" {
+		n, err := strconv.ParseInt(e.contentLength, 10, 64)
+		if err != nil {
+			return nil, errors.New("cgi: bad CONTENT_LENGTH in environment: " + e.contentLength)
+		}
+		r.ContentLength = n
+	}
+	if e.contentType != "" {
+		r.Header.Set("Content-Type", e.contentType)
+	}
+
+	uri := e.requestURI
+	if uri == "" {
+		uri = e.scriptName + e.pathInfo
+		if e.queryString != "" {
+			uri += "?" + e.queryString
+		}
+	}
+	if e.https == "on" || e.https == "ON" || e.https == "1" {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	}
+	if r.Host != "" {
+		scheme := "http://"
+		if r.TLS != nil {
+			scheme = "https://"
+		}
+		raw := scheme + r.Host + uri
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, errors.New("cgi: failed to parse host and REQUEST_URI into a URL: " + raw)
+		}
+		r.URL = u
+	} else {
+		u, err := url.Parse(uri)
+		if err != nil {
+			return nil, errors.New("cgi: failed to parse REQUEST_URI into a URL: " + uri)
+		}
+		r.URL = u
+	}
+	port, _ := strconv.Atoi(e.remotePort)
+	r.RemoteAddr = net.JoinHostPort(e.remoteAddr, strconv.Itoa(port))
+	return r, nil
 }
 
 // requestBody is the in-memory request body.

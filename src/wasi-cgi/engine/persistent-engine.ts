@@ -36,8 +36,6 @@ class Instance {
   private readonly input: ChannelWriter;
   private readonly output: ChannelReader;
   private stopped = false;
-  private outbox: Uint8Array[] = [];
-  private flushScheduled = false;
   private readonly reader: FrameReader;
   private referenced = true;
 
@@ -84,18 +82,12 @@ class Instance {
     }
   }
 
+  /**
+   * Hands a frame to the instance at once: it can start on this request while the main thread
+   * parses the next one. A ring costs a wake-up only when the instance sleeps.
+   */
   send(frame: Uint8Array): void {
-    this.outbox.push(frame);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // Everything submitted in this turn of the event loop goes in one message and one wake-up.
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    for (const frame of this.outbox) this.input.write(frame);
-    this.outbox = [];
+    this.input.write(frame);
     this.input.ring();
   }
 

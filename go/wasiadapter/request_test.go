@@ -1,0 +1,104 @@
+package wasiadapter
+
+import (
+	"net/http/cgi"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// requestFromEnv must build what cgi.RequestFromMap builds from the same variables.
+func TestRequestFromEnvMatchesRequestFromMap(t *testing.T) {
+	base := map[string]string{
+		"REQUEST_METHOD":         "POST",
+		"SERVER_PROTOCOL":        "HTTP/1.1",
+		"HTTP_HOST":              "example.com",
+		"REQUEST_URI":            "/api/x?a=1&a=2",
+		"CONTENT_LENGTH":         "5",
+		"CONTENT_TYPE":           "text/plain",
+		"HTTP_USER_AGENT":        "test",
+		"HTTP_X_MULTI_WORD_NAME": "v",
+		"HTTP_ACCEPT":            "a, b",
+		"REMOTE_ADDR":            "10.0.0.1",
+		"REMOTE_PORT":            "4242",
+		"SCRIPT_NAME":            "/api/x",
+		"QUERY_STRING":           "a=1&a=2",
+	}
+	with := func(changes map[string]string) map[string]string {
+		env := make(map[string]string, len(base))
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range changes {
+			if v == "<unset>" {
+				delete(env, k)
+			} else {
+				env[k] = v
+			}
+		}
+		return env
+	}
+	cases := map[string]map[string]string{
+		"plain":                base,
+		"https on":             with(map[string]string{"HTTPS": "on"}),
+		"https ON":             with(map[string]string{"HTTPS": "ON"}),
+		"https 1":              with(map[string]string{"HTTPS": "1"}),
+		"https off":            with(map[string]string{"HTTPS": "off"}),
+		"no host":              with(map[string]string{"HTTP_HOST": "<unset>"}),
+		"no request uri":       with(map[string]string{"REQUEST_URI": "<unset>", "PATH_INFO": "/more"}),
+		"no query":             with(map[string]string{"REQUEST_URI": "<unset>", "QUERY_STRING": "<unset>"}),
+		"proto included":       with(map[string]string{"SERVER_PROTOCOL": "INCLUDED"}),
+		"http/1.0":             with(map[string]string{"SERVER_PROTOCOL": "HTTP/1.0"}),
+		"bad proto":            with(map[string]string{"SERVER_PROTOCOL": "HTTP/x"}),
+		"no method":            with(map[string]string{"REQUEST_METHOD": "<unset>"}),
+		"bad content length":   with(map[string]string{"CONTENT_LENGTH": "five"}),
+		"no content headers":   with(map[string]string{"CONTENT_LENGTH": "<unset>", "CONTENT_TYPE": "<unset>"}),
+		"ipv6 remote":          with(map[string]string{"REMOTE_ADDR": "::1"}),
+		"bad remote port":      with(map[string]string{"REMOTE_PORT": "x"}),
+		"host that breaks URL": with(map[string]string{"HTTP_HOST": "exa mple.com%zz"}),
+		"bad uri":              with(map[string]string{"HTTP_HOST": "<unset>", "REQUEST_URI": "%zz"}),
+		"value with =":         with(map[string]string{"HTTP_COOKIE": "a=b; c=d"}),
+		"empty header value":   with(map[string]string{"HTTP_X_EMPTY": ""}),
+	}
+	for name, env := range cases {
+		t.Run(name, func(t *testing.T) {
+			var block strings.Builder
+			for k, v := range env {
+				block.WriteString(k + "=" + v + "\x00")
+			}
+			got, gotErr := requestFromEnv(block.String())
+			want, wantErr := cgi.RequestFromMap(env)
+			if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+				t.Fatalf("error: got %v, want %v", gotErr, wantErr)
+			}
+			if wantErr != nil {
+				return
+			}
+			check := func(field string, g, w any) {
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("%s: got %#v, want %#v", field, g, w)
+				}
+			}
+			check("Method", got.Method, want.Method)
+			check("Proto", [3]any{got.Proto, got.ProtoMajor, got.ProtoMinor}, [3]any{want.Proto, want.ProtoMajor, want.ProtoMinor})
+			check("Host", got.Host, want.Host)
+			check("ContentLength", got.ContentLength, want.ContentLength)
+			check("Header", got.Header, want.Header)
+			check("Trailer", got.Trailer, want.Trailer)
+			check("URL", got.URL.String(), want.URL.String())
+			check("TLS", got.TLS, want.TLS)
+			check("RemoteAddr", got.RemoteAddr, want.RemoteAddr)
+			check("Close", got.Close, want.Close)
+		})
+	}
+}
+
+func TestRequestFromEnvSkipsMalformedEntries(t *testing.T) {
+	r, err := requestFromEnv("REQUEST_METHOD=GET\x00junk\x00=x\x00SERVER_PROTOCOL=HTTP/1.1\x00REQUEST_URI=/p\x00HTTP_X_A=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.URL.Path != "/p" || r.Header.Get("X-A") != "1" || len(r.Header) != 1 {
+		t.Fatalf("got URL %q, header %v", r.URL, r.Header)
+	}
+}
