@@ -1,13 +1,13 @@
 // CGI mode: every request runs in a fresh instance, in a pool of worker threads.
 import type { Worker } from "node:worker_threads";
 import type { RunRequest, WorkerEvent } from "./messages.js";
-import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
+import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
 import { type Engine, type EngineOptions, type Job, type JobControl, type JobOutcome, Tail } from "./types.js";
 
 interface Running {
   id: number;
-  job: Job;
+  ticket: Ticket<never>;
   stderr: Tail;
 }
 
@@ -28,8 +28,8 @@ export class CgiEngine implements Engine {
   private readonly first: Promise<void>;
 
   constructor(private readonly options: EngineOptions) {
-    this.jobs = new JobBook(options.timeoutMs, (job) => {
-      const slot = this.slots.find((s) => s.running?.job === job);
+    this.jobs = new JobBook(options.timeoutMs, (ticket) => {
+      const slot = this.slots.find((s) => s.running?.ticket === ticket);
       if (slot) this.replace(slot, { kind: "timeout" });
     });
     this.first = this.addSlot().ready;
@@ -40,12 +40,14 @@ export class CgiEngine implements Engine {
   }
 
   submit(job: Job): JobControl {
-    if (this.jobs.accept(job, refusal(this.closed, this.broken))) this.dispatch();
+    const ticket = this.jobs.accept(job, refusal(this.closed, this.broken));
+    if (ticket) this.dispatch();
     return {
       // A cancelled job ends now; an instance already running it finishes unobserved.
       cancel: () => {
-        this.jobs.unqueue(job);
-        this.jobs.finish(job, CLIENT_GONE);
+        if (!ticket) return;
+        this.jobs.unqueue(ticket);
+        this.jobs.finish(ticket, CLIENT_GONE);
       },
       // One request per instance: its output is what it is, there is no one else to hold back.
       credit: () => {},
@@ -86,7 +88,7 @@ export class CgiEngine implements Engine {
   private onEvent(slot: Slot, event: WorkerEvent): void {
     const running = slot.running;
     if (!running) return;
-    if (event.type === "stdout" && event.id === running.id) running.job.onData(event.chunk);
+    if (event.type === "stdout" && event.id === running.id) running.ticket.job.onData(event.chunk);
     else if (event.type === "stderr") running.stderr.add(new TextDecoder().decode(event.chunk));
     else if (event.type === "done" && event.id === running.id) {
       slot.running = undefined;
@@ -97,7 +99,7 @@ export class CgiEngine implements Engine {
           : event.exitCode === 0
             ? { kind: "complete" }
             : { kind: "exit", exitCode: event.exitCode ?? -1 };
-      this.jobs.finish(running.job, outcome, running.stderr.toString());
+      this.jobs.finish(running.ticket, outcome, running.stderr.toString());
       this.dispatch();
     }
   }
@@ -107,11 +109,11 @@ export class CgiEngine implements Engine {
       let slot = this.slots.find((s) => !s.running);
       if (!slot && this.slots.length < this.options.poolSize) slot = this.addSlot();
       if (!slot) return;
-      const job = this.jobs.take()!;
-      const running: Running = { id: this.nextId++, job, stderr: new Tail(64 * 1024) };
+      const ticket = this.jobs.take()!;
+      const running: Running = { id: this.nextId++, ticket, stderr: new Tail(64 * 1024) };
       slot.running = running;
       slot.worker.ref();
-      const run: RunRequest = { id: running.id, env: job.env, body: job.body };
+      const run: RunRequest = { id: running.id, env: ticket.job.env, body: ticket.job.body };
       slot.worker.postMessage(run);
     }
   }
@@ -122,7 +124,7 @@ export class CgiEngine implements Engine {
     if (index < 0) return;
     this.slots.splice(index, 1);
     void slot.worker.terminate();
-    if (slot.running) this.jobs.finish(slot.running.job, outcome, slot.running.stderr.toString());
+    if (slot.running) this.jobs.finish(slot.running.ticket, outcome, slot.running.stderr.toString());
     if (this.broken) this.jobs.finishWaiting({ kind: "trap", message: this.broken });
     else if (!this.closed) {
       this.addSlot();

@@ -4,9 +4,17 @@ import { MessageChannel, type MessagePort, type Worker } from "node:worker_threa
 import { ChannelReader, ChannelWriter, channelBuffer, HEARTBEAT } from "./channel.js";
 import { encodeCancel, encodeCredit, encodeRequest, FLOW_WINDOW, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
 import type { WorkerEvent } from "./messages.js";
-import { CLIENT_GONE, CLOSED, JobBook, refusal } from "./job-book.js";
+import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
+import { RequestTable } from "./request-table.js";
 import { spawnWorker } from "./spawn.js";
 import type { Engine, EngineOptions, Job, JobControl, JobOutcome } from "./types.js";
+
+/** Where a dispatched job runs. */
+interface Placement {
+  instance: Instance;
+  id: number;
+}
+type PlacedTicket = Ticket<Placement>;
 
 /**
  * Requests in flight on every instance before the pool adds one. An instance serves concurrent
@@ -27,7 +35,7 @@ const MAX_FAILED_STARTS = 3;
 
 class Instance {
   readonly worker: Worker;
-  readonly inFlight = new Map<number, Job>();
+  readonly requests = new RequestTable<PlacedTicket>();
   /** Requests already answered (timeout, client gone) whose END has not come yet. */
   readonly abandoned = new Map<number, ReturnType<typeof setTimeout>>();
   readonly ready: Promise<void>;
@@ -97,16 +105,16 @@ class Instance {
    */
   responsive(now: number): boolean {
     if (this.abandoned.size > 0) return false;
-    return this.inFlight.size === 0 || ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
+    return this.requests.size === 0 || ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
   }
 
   get load(): number {
-    return this.inFlight.size;
+    return this.requests.size;
   }
 
   /** Keeps the process alive exactly while requests are in flight. */
   updateRef(): void {
-    const busy = this.inFlight.size > 0;
+    const busy = this.requests.size > 0;
     if (busy === this.referenced) return;
     this.referenced = busy;
     if (busy) this.worker.ref();
@@ -123,17 +131,14 @@ class Instance {
 
 export class PersistentEngine implements Engine {
   private readonly instances: Instance[] = [];
-  private readonly jobs: JobBook;
-  /** Where each dispatched job runs, for its credit frames. */
-  private readonly running = new Map<Job, { instance: Instance; id: number }>();
-  private nextId = 1;
+  private readonly jobs: JobBook<Placement>;
   private closed = false;
   private failedStarts = 0;
   private broken: string | undefined;
   private readonly first: Promise<void>;
 
   constructor(private readonly options: EngineOptions) {
-    this.jobs = new JobBook(options.timeoutMs, (job) => this.abandonRunning(job, { kind: "timeout" }));
+    this.jobs = new JobBook(options.timeoutMs, (ticket) => this.abandonRunning(ticket, { kind: "timeout" }));
     this.first = this.addInstance().ready;
   }
 
@@ -142,31 +147,30 @@ export class PersistentEngine implements Engine {
   }
 
   submit(job: Job): JobControl {
-    if (this.jobs.accept(job, refusal(this.closed, this.broken))) this.dispatch();
+    const ticket = this.jobs.accept(job, refusal(this.closed, this.broken));
+    if (ticket) this.dispatch();
     let owed = 0;
     return {
       cancel: () => {
-        if (this.jobs.unqueue(job)) this.jobs.finish(job, CLIENT_GONE);
-        else this.abandonRunning(job, CLIENT_GONE);
+        if (!ticket) return;
+        if (this.jobs.unqueue(ticket)) this.jobs.finish(ticket, CLIENT_GONE);
+        else this.abandonRunning(ticket, CLIENT_GONE);
       },
       // Credit goes back in half-window steps: a client that keeps up never stalls the handler.
       credit: (bytes) => {
         owed += bytes;
         if (owed < FLOW_WINDOW / 2) return;
-        const running = this.running.get(job);
-        if (running) running.instance.send(encodeCredit(running.id, owed));
+        const place = ticket?.place;
+        if (place) place.instance.send(encodeCredit(place.id, owed));
         owed = 0;
       },
     };
   }
 
   /** Answers a job an instance is running with `outcome` (see abandon). */
-  private abandonRunning(job: Job, outcome: JobOutcome): void {
-    for (const instance of this.instances) {
-      for (const [id, candidate] of instance.inFlight) {
-        if (candidate === job) return this.abandon(instance, id, outcome);
-      }
-    }
+  private abandonRunning(ticket: PlacedTicket, outcome: JobOutcome): void {
+    const place = ticket.place;
+    if (place) this.abandon(place.instance, place.id, outcome);
   }
 
   async close(): Promise<void> {
@@ -207,30 +211,23 @@ export class PersistentEngine implements Engine {
     while (this.jobs.hasWaiting) {
       const instance = this.pick();
       if (!instance) return;
-      const job = this.jobs.take()!;
-      const id = this.nextId++;
-      if (this.nextId > 0xffffffff) this.nextId = 1;
-      instance.inFlight.set(id, job);
-      this.running.set(job, { instance, id });
+      const ticket = this.jobs.take()!;
+      const id = instance.requests.add(ticket);
+      ticket.place = { instance, id };
       instance.updateRef();
-      instance.send(encodeRequest(id, job.env, job.body));
+      instance.send(encodeRequest(id, ticket.job.env, ticket.job.body));
     }
   }
 
   private onFrame(instance: Instance, kind: number, id: number, payload: Uint8Array): void {
-    const job = instance.inFlight.get(id);
-    if (!job) {
-      if (kind === FRAME_END) this.clearAbandoned(instance, id);
-      return;
-    }
-    if (kind === FRAME_DATA) return job.onData(payload);
+    if (kind === FRAME_DATA) return instance.requests.get(id)?.job.onData(payload);
     if (kind !== FRAME_END) return;
-    instance.inFlight.delete(id);
+    const ticket = instance.requests.end(id);
+    if (!ticket) return this.clearAbandoned(instance, id);
     instance.served++;
     this.failedStarts = 0;
     instance.updateRef();
-    this.running.delete(job);
-    this.jobs.finish(job, { kind: "complete" });
+    this.jobs.finish(ticket, { kind: "complete" });
     this.dispatch();
   }
 
@@ -245,12 +242,10 @@ export class PersistentEngine implements Engine {
 
   /** Answers a request now; the instance gets a CANCEL and a grace period to end it. */
   private abandon(instance: Instance, id: number, outcome: JobOutcome): void {
-    const job = instance.inFlight.get(id);
-    if (!job) return;
-    instance.inFlight.delete(id);
+    const ticket = instance.requests.answer(id);
+    if (!ticket) return;
     instance.updateRef();
-    this.running.delete(job);
-    this.jobs.finish(job, outcome);
+    this.jobs.finish(ticket, outcome);
     if (!this.instances.includes(instance)) return;
     instance.send(encodeCancel(id));
     const grace = Math.min(MAX_GRACE_MS, this.options.timeoutMs);
@@ -274,7 +269,7 @@ export class PersistentEngine implements Engine {
     void instance.stop();
     const outcome: JobOutcome =
       kind === "trap" ? { kind, message } : kind === "exit" ? { kind, exitCode } : { kind, message };
-    if (instance.inFlight.size === 0 && !this.closed) {
+    if (instance.requests.size === 0 && !this.closed) {
       this.options.logger.error(`wasi-adapter: ${message}; starting a new instance`);
     }
     this.failAll(instance, outcome);
@@ -293,10 +288,6 @@ export class PersistentEngine implements Engine {
 
   /** The instance's stderr was already logged as it came, so it is not repeated here. */
   private failAll(instance: Instance, outcome: JobOutcome): void {
-    for (const job of instance.inFlight.values()) {
-      this.running.delete(job);
-      this.jobs.finish(job, outcome);
-    }
-    instance.inFlight.clear();
+    for (const ticket of instance.requests.drain()) this.jobs.finish(ticket, outcome);
   }
 }
