@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"runtime"
 	"sync"
 )
 
@@ -21,7 +20,9 @@ var errWriterClosed = errors.New("wasiadapter: output closed")
 // frameWriter owns the output stream. Request goroutines append complete
 // frames to a shared pending buffer; one goroutine (run) swaps it out and
 // writes everything queued with a single Write call, so responses that finish
-// while a write is in progress go out together in the next one.
+// while a write is in progress go out together in the next one. It does not
+// wait for more: a response goes out as soon as the writer runs, so the host
+// can pass it on while Go serves the next requests.
 type frameWriter struct {
 	w    io.Writer
 	done chan struct{}
@@ -108,18 +109,6 @@ func (fw *frameWriter) run() {
 		if len(fw.pending) == 0 {
 			fw.mu.Unlock()
 			return
-		}
-		// Waking the writer makes it the next goroutine to run. Yield first
-		// so that request goroutines that are ready to run (on wasm: all of
-		// them, there is one thread) can queue their output into this batch.
-		for i := 0; i < 4 && !fw.closed; i++ {
-			n := len(fw.pending)
-			fw.mu.Unlock()
-			runtime.Gosched()
-			fw.mu.Lock()
-			if len(fw.pending) == n {
-				break
-			}
 		}
 		batch := fw.pending
 		fw.pending = fw.spare[:0]

@@ -39,13 +39,13 @@ class Batcher {
 }
 
 /** Runs the instance to its end; a trap is reported, not thrown. Output is flushed after. */
-function runToEnd(host: WasiHost, instance: WebAssembly.Instance, stdout: Batcher): { exitCode: number | null; trap?: string } {
+function runToEnd(host: WasiHost, instance: WebAssembly.Instance, stdout?: Batcher): { exitCode: number | null; trap?: string } {
   try {
     return { exitCode: host.start(instance) };
   } catch (error) {
     return { exitCode: null, trap: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   } finally {
-    stdout.flush();
+    stdout?.flush();
     stderr.flush();
   }
 }
@@ -145,26 +145,25 @@ class ChannelSource implements ByteSource {
 function runPersistent(): void {
   const source = new ChannelSource(new ChannelReader(setup.input!));
   const output = new ChannelWriter(setup.output!);
-  const stdout = new Batcher((chunk) => {
-    output.write(chunk);
+  // Each write of the Go side (whole frames) goes out at once: the main thread can pass a
+  // response on while Go serves the next requests.
+  const stdout = new OutputFd((bytes) => {
+    output.write(bytes);
     output.ring();
   });
   const host = new WasiHost({
     args: setup.args,
     env: setup.env ?? [],
-    fds: [new InputFd(source), new OutputFd((b) => stdout.add(b)), new OutputFd((b) => stderr.add(b))],
+    fds: [new InputFd(source), stdout, new OutputFd((b) => stderr.add(b))],
     wait: (ms) => source.wait(ms),
-    onIdle: () => {
-      stdout.flush();
-      stderr.flush();
-    },
+    onIdle: () => stderr.flush(),
   });
   const instance = new WebAssembly.Instance(setup.module, {
     ...host.imports(),
     wasi_adapter: { persistent_v1: () => 1 },
   });
   post({ type: "ready" });
-  post({ type: "exit", ...runToEnd(host, instance, stdout) });
+  post({ type: "exit", ...runToEnd(host, instance) });
 }
 
 port.once("message", (received: WorkerSetup) => {
