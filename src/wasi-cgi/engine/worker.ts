@@ -11,11 +11,8 @@ const port = parentPort!;
 const post = (event: WorkerEvent, transfer?: ArrayBuffer[]) => port.postMessage(event, transfer);
 
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
-/** How long a persistent instance polls for new requests before it sleeps. */
+/** How long a persistent instance polls for new requests before it sleeps until rung. */
 const SPIN_MS = 0.2;
-/** How long after its last request it then naps in NAP_STEP_MS sleeps before sleeping until rung. */
-const NAP_MS = 20;
-const NAP_STEP_MS = 0.05;
 
 /** Collects written bytes and hands them on in few, large messages. */
 class Batcher {
@@ -128,14 +125,9 @@ class ChannelSource implements ByteSource {
   wait(timeoutMs: number): void {
     const start = performance.now();
     const end = start + timeoutMs;
-    // Spin, then nap in short timed sleeps without asking to be woken (so the main thread
-    // posts without a cross-CPU wake-up), and only after a longer quiet spell sleep until rung.
+    // A request that follows soon is picked up without a wake-up; later ones ring the bell.
     const spinUntil = start + Math.min(SPIN_MS, timeoutMs);
     while (performance.now() < spinUntil) if (Atomics.load(this.input.cells, BELL) !== this.bell) return;
-    const napUntil = Math.min(end, start + NAP_MS);
-    for (let now = performance.now(); now < napUntil; now = performance.now()) {
-      if (Atomics.wait(this.input.cells, BELL, this.bell, Math.min(NAP_STEP_MS, napUntil - now)) !== "timed-out") return;
-    }
     const left = end - performance.now();
     if (left <= 0) return;
     this.input.wait(this.bell, Number.isFinite(left) ? left : undefined);
