@@ -95,6 +95,22 @@ async function coldStart(kind, port) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const medianBy = (items, key) => [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)];
 
+/** RSS (and the JS heap after a full GC) of a fresh server after 20 000 requests and 50 000 more. */
+async function memoryGrowth(kind, port) {
+  const { child, listening } = start(process.execPath, ["--expose-gc", `${here}server.mjs`, kind, String(port)], port);
+  await listening;
+  const after20k = await servedRss(port, 20_000);
+  const after70k = await servedRss(port, after20k.served + 50_000);
+  await stop(child);
+  return {
+    after20k: after20k.rss,
+    after70k: after70k.rss,
+    served: [after20k.served, after70k.served],
+    growth: after70k.rss / after20k.rss - 1,
+    heapAfterGc: [after20k.heap, after70k.heap],
+  };
+}
+
 async function servedRss(port, target) {
   for (;;) {
     const stats = await getJson(port, "/__stats");
@@ -147,11 +163,7 @@ async function main() {
   }
 
   console.log("memory…");
-  const { child, listening } = servers.persistent();
-  await listening;
-  const after20k = await servedRss(ports.persistent, 20_000);
-  const after70k = await servedRss(ports.persistent, after20k.served + 50_000);
-  await stop(child);
+  const memory = { persistent: await memoryGrowth("persistent", ports.persistent), js: await memoryGrowth("js", ports.js) };
 
   const a = results.js.c16;
   const b = results.persistent.c16;
@@ -168,12 +180,8 @@ async function main() {
     ratios: { bOverA: b.rps / a.rps, bOverD: b.rps / d.rps },
     addedP50AtC1Ms: results.persistent.c1.p50 - results.js.c1.p50,
     coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), cgi: median(cold.cgi), samples: cold },
-    rss: {
-      after20k: after20k.rss,
-      after70k: after70k.rss,
-      served: [after20k.served, after70k.served],
-      growth: after70k.rss / after20k.rss - 1,
-    },
+    rss: memory.persistent,
+    rssJs: memory.js,
   };
   writeFileSync(`${here}results.json`, `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(`${here}RESULTS.md`, report(summary));
@@ -211,6 +219,8 @@ ${row("(d) same Go handler, native net/http", native)}
 | cold start, median of 5, (b) | ${s.coldStartMs.persistent.toFixed(0)} ms | ≤ 200 ms | ${mark(s.coldStartMs.persistent <= 200)} |
 | cold start, median of 5, (c) | ${s.coldStartMs.cgi.toFixed(0)} ms | | |
 | RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
+| main thread's JS heap after a full GC, same points | ${mb(s.rss.heapAfterGc[0])} → ${mb(s.rss.heapAfterGc[1])} | (reported) | |
+| the same for (a): RSS after ${s.rssJs.served[0]} → after ${s.rssJs.served[1]} | ${mb(s.rssJs.after20k)} → ${mb(s.rssJs.after70k)} (${(s.rssJs.growth * 100).toFixed(1)} %); heap after GC ${mb(s.rssJs.heapAfterGc[0])} → ${mb(s.rssJs.heapAfterGc[1])} | (reported) | |
 `;
 }
 

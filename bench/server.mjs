@@ -1,7 +1,7 @@
 // One benchmark server: `node bench/server.mjs <js|persistent|cgi> <port>`.
 // "js" answers the hello fixture's JSON in plain JavaScript (the ceiling for anything hosted in
 // Node); the others serve the hello fixture through wasi-adapter's Node adapter.
-// GET /__stats answers {"served": n, "rss": bytes} without touching Go.
+// GET /__stats answers {"served": n, "rss": bytes, "heap": bytes | null} without touching Go.
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 
@@ -30,7 +30,10 @@ const serve = await listener();
 createServer((req, res) => {
   if (req.url === "/__stats") {
     res.writeHead(200, { "content-type": "application/json" });
-    return res.end(JSON.stringify({ served, rss: process.memoryUsage().rss }));
+    const { rss } = process.memoryUsage();
+    // With --expose-gc: the JS heap that survives a full GC (a leak shows here, V8's sizing does not).
+    globalThis.gc?.();
+    return res.end(JSON.stringify({ served, rss, heap: globalThis.gc ? process.memoryUsage().heapUsed : null }));
   }
   served++;
   serve(req, res);
