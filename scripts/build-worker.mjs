@@ -1,5 +1,6 @@
 // Bundles the engine worker into one script and embeds it as a string module, so the runtime is
-// a single file wherever it is bundled (the worker is started with `eval: true`).
+// a single file wherever it is bundled (the worker is started from a data: URL, as ES module
+// code whatever --input-type node was given).
 import { build } from "esbuild";
 import { writeFile } from "node:fs/promises";
 
@@ -8,7 +9,7 @@ const result = await build({
   entryPoints: [new URL("src/wasi-cgi/engine/worker.ts", root).pathname],
   bundle: true,
   platform: "node",
-  format: "cjs",
+  format: "esm",
   target: "node20",
   minify: true,
   write: false,

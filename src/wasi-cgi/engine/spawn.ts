@@ -5,11 +5,10 @@ import { workerSource } from "./worker-source.generated.js";
 /** A worker started ahead of need, waiting for its setup (see prestartWorker). */
 let spare: Worker | undefined;
 
-// The worker's source is CommonJS: it must not inherit a `--input-type=module` given to node.
-const execArgv = process.execArgv.filter((flag, i, all) => !flag.startsWith("--input-type") && all[i - 1] !== "--input-type");
+const workerUrl = new URL(`data:text/javascript,${encodeURIComponent(workerSource)}`);
 
 function startWorker(): Worker {
-  return new Worker(workerSource, { eval: true, execArgv, stdout: false, stderr: false });
+  return new Worker(workerUrl, { stdout: false, stderr: false });
 }
 
 /**
