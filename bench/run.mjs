@@ -70,23 +70,19 @@ async function getJson(port, path) {
   return response.json();
 }
 
-/** Spawns `node bench/server.mjs kind` and times spawn → first successful response. */
+/**
+ * Spawns `node bench/server.mjs kind` and times spawn → first successful response. The request
+ * goes out when the server prints that it listens (polling would compete for the 2 cores).
+ */
 async function coldStart(kind, port) {
   const started = performance.now();
-  const child = spawn(process.execPath, [`${here}server.mjs`, kind, String(port)], { stdio: "ignore" });
+  const { child, listening } = start(process.execPath, [`${here}server.mjs`, kind, String(port)], port);
   try {
-    for (;;) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}${PATH}`);
-        if (response.ok) {
-          await response.arrayBuffer();
-          return performance.now() - started;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await listening;
+    const response = await fetch(`http://127.0.0.1:${port}${PATH}`);
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`cold start of ${kind}: the first request answered ${response.status}`);
+    return performance.now() - started;
   } finally {
     await stop(child);
   }

@@ -22,7 +22,8 @@ async function listener() {
   const { handle } = await import(`${root}dist/adapters/node/index.js`);
   const wasm = `${root}fixtures/.build/hello${kind === "persistent" ? ".persistent" : ""}.wasm`;
   const handler = createHandler({ wasm, mode: kind, poolSize: Number(process.env.POOL) || undefined, logger: { stderr: () => {}, error: (m) => console.error(m) } });
-  await handler.ready();
+  // No `await handler.ready()`: the server listens at once and a first request waits for the
+  // instance, as the first invocation of a serverless function does.
   return handle(handler);
 }
 

@@ -27,6 +27,19 @@ describe("persistent mode", () => {
     for (let i = 0; i < 3; i++) expect(await (await cold.fetch(get("/api/counter"))).text()).toBe("1");
   });
 
+  it("serves a module built for persistent mode as plain CGI just as a net/http/cgi program", async () => {
+    const request = () =>
+      new Request("http://h.test/api/echo/x%20y?a=1&a=2", { method: "POST", headers: { "x-test": "1", "content-type": "text/plain" }, body: "body bytes" });
+    const answers = [];
+    for (const wasm of [fixture("echo"), fixture("echo", "persistent")]) {
+      const response = await open({ wasm, mode: "cgi" }).fetch(request());
+      answers.push({ status: response.status, type: response.headers.get("content-type"), body: await response.json() });
+    }
+    expect(answers[0]!.status).toBe(200);
+    expect(answers[0]!.body).toMatchObject({ method: "POST", rawQuery: "a=1&a=2", bodyLength: 10 });
+    expect(answers[1]).toEqual(answers[0]);
+  });
+
   it("streams Server-Sent Events as Go flushes them, before the handler returns", async () => {
     const sse = open({ wasm: fixture("sse", "persistent"), mode: "persistent" });
     await sse.ready();

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"runtime"
 	"sync"
@@ -25,20 +24,21 @@ import (
 //
 // If the host runs the instance in persistent mode, Serve reads request frames
 // from os.Stdin until it reaches end of file, handling each request in its own
-// goroutine, waits for the requests in flight, and returns. Otherwise it calls
-// cgi.Serve(h) for the one CGI request in the environment; an error from it is
-// printed to os.Stderr.
+// goroutine, waits for the requests in flight, and returns. Otherwise it serves
+// the one CGI request in the environment (as net/http/cgi.Serve would), with
+// the body on os.Stdin and the response on os.Stdout. Errors are printed to
+// os.Stderr.
 func Serve(h http.Handler) {
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	if persistentV1() != 1 {
-		if err := cgi.Serve(h); err != nil {
-			fmt.Fprintln(os.Stderr, "wasiadapter:", err)
-		}
-		return
+	var err error
+	if persistentV1() == 1 {
+		err = serveFrames(retryReader{os.Stdin}, retryWriter{os.Stdout}, h)
+	} else {
+		err = serveCGI(h, os.Environ(), retryReader{os.Stdin}, retryWriter{os.Stdout}, os.Stderr)
 	}
-	if err := serveFrames(retryReader{os.Stdin}, retryWriter{os.Stdout}, h); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "wasiadapter:", err)
 	}
 }
