@@ -131,6 +131,38 @@ describe("persistent mode", () => {
     expect((await stuck).status).toBe(504);
   });
 
+  it("does not grow the pool for an instance that sleeps or keeps reading requests", async () => {
+    const app = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 2 });
+    await app.ready();
+    // Asleep in time.Sleep for longer than a stall: still the instance to send work to.
+    const sleeping = app.fetch(get("/api/sleep?ms=400"));
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await app.fetch(get("/api/sleep?ms=0"))).headers.get("x-served")).toBe("2");
+    await sleeping;
+    // Busy for longer than a stall, reading request after request (serve(): no fetch overhead,
+    // so that the instance always finds the next request waiting).
+    const served: string[] = [];
+    const until = performance.now() + 400;
+    const one = () =>
+      new Promise<void>((resolve) =>
+        app.serve(
+          { method: "GET", url: "http://localhost/api/sleep?ms=0", headers: [] },
+          {
+            head: (_status, _text, headers) => served.push(headers.find(([name]) => name.toLowerCase() === "x-served")![1]),
+            data: () => {},
+            end: resolve,
+            fail: (status, message) => resolve(void served.push(`${status} ${message}`)),
+          },
+        ),
+      );
+    const client = async () => {
+      while (performance.now() < until) await one();
+    };
+    await Promise.all(Array.from({ length: 64 }, client));
+    expect(new Set(served).size).toBe(served.length);
+    expect(Math.max(...served.map(Number))).toBe(served.length + 2);
+  });
+
   describe("flow control: a client that does not read holds back only its own handler", () => {
     const streamed = (log: string[]) => Math.max(0, ...[...log.join("").matchAll(/streamed (\d+) MiB/g)].map((m) => Number(m[1])));
 

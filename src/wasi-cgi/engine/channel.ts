@@ -83,7 +83,12 @@ export class ChannelWriter extends Ring {
 
   ring(): void {
     Atomics.add(this.cells, BELL, 1);
-    if (Atomics.load(this.cells, WAITING) !== 0) Atomics.notify(this.cells, BELL);
+    if (this.readerSleeps()) Atomics.notify(this.cells, BELL);
+  }
+
+  /** Whether the reader is asleep waiting for a ring (so not busy on the CPU). */
+  readerSleeps(): boolean {
+    return Atomics.load(this.cells, WAITING) !== 0;
   }
 }
 

@@ -100,12 +100,16 @@ class Instance {
   }
 
   /**
-   * False while the instance has work but has not polled for STALL_MS (a CPU-bound handler), and
+   * False while the instance has work, is not asleep waiting for more, and has not polled its
+   * input for STALL_MS (a CPU-bound handler: Go on wasm has one thread and no preemption), and
    * while a cancelled request has not ended (the instance may be stuck and about to be replaced).
+   * An asleep instance counts as responsive even when its last poll is old: it has requests in
+   * flight that wait (on a timer, or for their END to be read here), not a busy CPU.
    */
   responsive(now: number): boolean {
     if (this.abandoned.size > 0) return false;
-    return this.requests.size === 0 || ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
+    if (this.requests.size === 0 || this.input.readerSleeps()) return true;
+    return ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
   }
 
   get load(): number {
