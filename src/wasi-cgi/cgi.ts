@@ -31,6 +31,7 @@ const SKIPPED_HEADERS = new Set([
 ]);
 
 function safeDecode(path: string): string {
+  if (!path.includes("%")) return path;
   try {
     return decodeURIComponent(path);
   } catch {
@@ -91,6 +92,7 @@ export interface CgiHead {
 }
 
 const MAX_HEAD_BYTES = 256 * 1024;
+const decoder = new TextDecoder();
 
 function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | null {
   for (let i = 0; i < bytes.length; i++) {
@@ -164,7 +166,7 @@ export class CgiOutputParser {
       }
       return EMPTY;
     }
-    this.head = parseHead(new TextDecoder().decode(all.subarray(0, found.end)));
+    this.head = parseHead(decoder.decode(all.subarray(0, found.end)));
     this.buffered = [];
     return all.subarray(found.bodyStart);
   }

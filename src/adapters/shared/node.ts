@@ -71,7 +71,7 @@ async function* replayedBody(req: IncomingMessage): AsyncGenerator<Uint8Array> {
 }
 
 /** The absolute URL of the request: scheme and host from the facts, path and query as sent. */
-function requestUrl(req: IncomingMessage, facts: NodeRequestFacts): string {
+function requestUrl(req: IncomingMessage, facts: NodeRequestFacts): URL {
   const target = req.url ?? "/";
   let pathAndQuery = target;
   if (!target.startsWith("/")) {
@@ -96,7 +96,7 @@ export function nodeServeRequest(req: IncomingMessage, facts: NodeRequestFacts):
   const method = (req.method ?? "GET").toUpperCase();
   const url = requestUrl(req, facts);
   const headers = nodeHeaders(req);
-  headers.push(["host", new URL(url).host]);
+  headers.push(["host", url.host]);
   let body: BodyInput = null;
   if (!NO_BODY_METHODS.has(method)) {
     const source = facts.body ?? "stream";
@@ -109,7 +109,7 @@ export function nodeServeRequest(req: IncomingMessage, facts: NodeRequestFacts):
       body = source === "replay" ? replayedBody(req) : (req as AsyncIterable<Uint8Array>);
     }
   }
-  return { method, url, headers, body, remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
+  return { method, url: url.href, headers, body, remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
 }
 
 /** Ends a response that has not started with a short text answer; destroys one that has. */

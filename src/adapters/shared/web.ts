@@ -26,11 +26,11 @@ export function isPlainHost(host: string | undefined): host is string {
  * The absolute URL for a path as the client addressed it: scheme and host as given, the
  * path kept exactly (`//a` stays a path, never a host). `undefined` when they do not make a URL.
  */
-export function absoluteUrl(scheme: "http" | "https", host: string, pathAndQuery: string): string | undefined {
+export function absoluteUrl(scheme: "http" | "https", host: string, pathAndQuery: string): URL | undefined {
   if (!isPlainHost(host)) return undefined;
   const path = pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`;
   try {
-    return new URL(`${scheme}://${host}${path}`).href;
+    return new URL(`${scheme}://${host}${path}`);
   } catch {
     return undefined;
   }
@@ -43,5 +43,5 @@ export function absoluteUrl(scheme: "http" | "https", host: string, pathAndQuery
 export function withPublicOrigin(requestUrl: string, proto: "http" | "https" | undefined, host: string | undefined): string {
   const url = new URL(requestUrl);
   const scheme = proto ?? (url.protocol === "https:" ? "https" : "http");
-  return absoluteUrl(scheme, isPlainHost(host) ? host : url.host, url.pathname + url.search) ?? url.href;
+  return (absoluteUrl(scheme, isPlainHost(host) ? host : url.host, url.pathname + url.search) ?? url).href;
 }
