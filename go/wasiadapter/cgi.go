@@ -1,6 +1,7 @@
 package wasiadapter
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -22,12 +23,13 @@ func serveCGI(h http.Handler, environ []string, stdin io.Reader, stdout io.Write
 			return err
 		}
 	}
-	payload := binary.LittleEndian.AppendUint32(nil, uint32(len(block)))
-	payload = append(append(payload, block...), body...)
+	frame := appendFrameHeader(nil, kindRequest, 0, 4+len(block)+len(body))
+	frame = binary.LittleEndian.AppendUint32(frame, uint32(len(block)))
+	frame = append(append(frame, block...), body...)
 	out := &cgiOutput{w: stdout}
 	s := newServer(out, h, errLog)
 	out.srv = s
-	return s.run(strings.NewReader(string(appendFrameHeader(nil, kindRequest, 0, len(payload))) + string(payload)))
+	return s.run(bytes.NewReader(frame))
 }
 
 func lookupEnv(environ []string, name string) string {
