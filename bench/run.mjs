@@ -2,7 +2,7 @@
 // fixture in persistent mode, (c) the same in cgi mode, (d) the same Go handler native.
 // Writes bench/RESULTS.md and bench/results.json. Run with `npm run bench`.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -42,11 +42,39 @@ function wrk(port, { connections = CONCURRENCY, seconds = DURATION } = {}) {
   const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
     p50: parseDuration(line("50%")),
     p99: parseDuration(line("99%")),
     errors: Number(errors ?? 0),
     socketErrors: socketErrors ?? null,
   };
+}
+
+const TICK_US = 1e6 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+
+/** CPU time (µs, user + system) each thread of process `pid` has used so far (Linux /proc). */
+function threadCpu(pid) {
+  const cpu = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3, "state"
+    cpu.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * TICK_US);
+  }
+  return cpu;
+}
+
+/** Runs wrk like `wrk`, adding the server's CPU µs per request: its main thread and the rest. */
+function wrkWithCpu(port, pid) {
+  const before = threadCpu(pid);
+  const result = wrk(port);
+  let main = 0;
+  let others = 0;
+  for (const [tid, used] of threadCpu(pid)) {
+    const spent = used - (before.get(tid) ?? 0);
+    if (tid === pid) main += spent;
+    else others += spent;
+  }
+  return { ...result, cpuUs: { main: main / result.requests, others: others / result.requests } };
 }
 
 function start(command, args, port, env = {}) {
@@ -138,7 +166,8 @@ async function main() {
   const rounds = Object.fromEntries(kinds.map((kind) => [kind, { c16: [], c1: [] }]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const kind of kinds) {
-      rounds[kind].c16.push(wrk(ports[kind]));
+      const withCpu = kind === "js" || kind === "persistent";
+      rounds[kind].c16.push(withCpu ? wrkWithCpu(ports[kind], running[kind].child.pid) : wrk(ports[kind]));
       if (kind === "js" || kind === "persistent") rounds[kind].c1.push(wrk(ports[kind], { connections: 1, seconds: C1_SECONDS }));
       console.log(`round ${round} ${kind}:`, Math.round(rounds[kind].c16.at(-1).rps), "req/s");
     }
@@ -209,6 +238,8 @@ ${row("(d) same Go handler, native net/http", native)}
 |---|---|---|---|
 | b/a throughput | ${s.ratios.bOverA.toFixed(2)} | ≥ 0.50 | ${mark(s.ratios.bOverA >= 0.5)} |
 | b/d throughput | ${s.ratios.bOverD.toFixed(2)} | (reported) | |
+| CPU per request (same rounds), main thread | (a) ${js.c16.cpuUs.main.toFixed(1)} µs, (b) ${persistent.c16.cpuUs.main.toFixed(1)} µs | (reported) | |
+| CPU per request, the server's other threads | (a) ${js.c16.cpuUs.others.toFixed(1)} µs, (b) ${persistent.c16.cpuUs.others.toFixed(1)} µs (the Go instance's worker, V8's helpers) | (reported) | |
 | p50 added at concurrency 1 (b − a) | ${s.addedP50AtC1Ms.toFixed(3)} ms (a: ${js.c1.p50.toFixed(3)}, b: ${persistent.c1.p50.toFixed(3)}) | ≤ 0.2 ms | ${mark(s.addedP50AtC1Ms <= 0.2)} |
 | cgi mode throughput | ${Math.round(cgi.c16.rps)} req/s | ≥ 150 | ${mark(cgi.c16.rps >= 150)} |
 | cold start (spawn → first response), median of 5, (a) | ${s.coldStartMs.js.toFixed(0)} ms | | |
