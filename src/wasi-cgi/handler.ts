@@ -203,8 +203,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     };
 
     const control: JobControl = active.submit({
-      env,
-      body: body ?? EMPTY,
+      input: { env, body: body ?? EMPTY },
       onData(chunk) {
         if (state === "done") return;
         try {

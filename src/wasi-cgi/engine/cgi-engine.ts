@@ -113,7 +113,7 @@ export class CgiEngine implements Engine {
       const running: Running = { id: this.nextId++, ticket, stderr: new Tail(64 * 1024) };
       slot.running = running;
       slot.worker.ref();
-      const run: RunRequest = { id: running.id, env: ticket.job.env, body: ticket.job.body };
+      const run: RunRequest = { id: running.id, ...ticket.takeInput() };
       slot.worker.postMessage(run);
     }
   }

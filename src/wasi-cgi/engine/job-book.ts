@@ -1,4 +1,4 @@
-import type { Job, JobOutcome } from "./types.js";
+import type { Job, JobInput, JobOutcome } from "./types.js";
 
 /**
  * A job an engine accepted, with the engine's bookkeeping for it: the job's deadline and where
@@ -13,6 +13,17 @@ export class Ticket<Place> {
   /** Where the engine runs the job, from dispatch until it is answered. */
   place: Place | undefined;
   constructor(readonly job: Job) {}
+
+  /**
+   * The job's input, handed over once: an engine keeps nothing of a request it has sent, so that
+   * requests in flight hold little memory (each one survives young-generation GCs meanwhile).
+   */
+  takeInput(): JobInput {
+    const { input } = this.job;
+    if (!input) throw new Error("the job's input was taken already");
+    this.job.input = undefined;
+    return input;
+  }
 }
 
 /**

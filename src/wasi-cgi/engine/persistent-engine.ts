@@ -219,7 +219,8 @@ export class PersistentEngine implements Engine {
       const id = instance.requests.add(ticket);
       ticket.place = { instance, id };
       instance.updateRef();
-      instance.send(encodeRequest(id, ticket.job.env, ticket.job.body));
+      const { env, body } = ticket.takeInput();
+      instance.send(encodeRequest(id, env, body));
     }
   }
 

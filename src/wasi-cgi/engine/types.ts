@@ -10,9 +10,15 @@ export type JobOutcome =
   | { kind: "lost"; message: string };
 
 /** One request as the engines see it: CGI variables and body in, CGI output out. */
-export interface Job {
+/** What the module gets for one request: its CGI environment and its body. */
+export interface JobInput {
   env: string[];
   body: Uint8Array;
+}
+
+export interface Job {
+  /** Taken once, when the engine hands the request to an instance (Ticket.takeInput). */
+  input: JobInput | undefined;
   onData(chunk: Uint8Array): void;
   /** Called once. `stderr` is what the instance wrote to stderr for this job, when known. */
   onEnd(outcome: JobOutcome, stderr: string): void;
