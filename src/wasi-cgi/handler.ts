@@ -7,7 +7,7 @@ import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
 import { prestartWorker } from "./engine/spawn.js";
-import type { Engine, JobControl, JobOutcome, Logger } from "./engine/types.js";
+import type { Engine, Job, JobControl, JobInput, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
 export type { HeaderPairs } from "./cgi.js";
@@ -161,30 +161,95 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     control?: JobControl;
   }
 
-  function run(active: Engine, exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
-    if (exchange.cancelled) return;
-    const env = metaVariables(request, body === null ? null : body.length, mode === "cgi" ? baseEnv : {});
-    const parser = new CgiOutputParser();
-    let state: "waiting" | "streaming" | "done" = "waiting";
-    let withBody = true;
-    // Output bytes not yet credited back to the engine because the client is behind.
-    let blocked = false;
-    let owed = 0;
-    const resume = () => {
-      if (!blocked) return;
-      blocked = false;
-      control.credit(owed);
-      owed = 0;
-    };
+  /**
+   * One pass of a request through the module, as the engine's job (a local redirect makes
+   * another). One object per request in flight, rather than a dozen closures.
+   */
+  class Attempt implements Job {
+    input: JobInput | undefined;
+    private readonly control: JobControl;
+    private readonly parser = new CgiOutputParser();
+    private state: "waiting" | "streaming" | "done" = "waiting";
+    private withBody = true;
+    /** Output bytes not yet credited back to the engine because the client is behind. */
+    private owed = 0;
+    private blocked = false;
+    private resumer: (() => void) | undefined;
 
-    const answer = (head: CgiHead) => {
+    constructor(
+      private readonly active: Engine,
+      private readonly exchange: Exchange,
+      private readonly request: ServeRequest,
+      body: Uint8Array | null,
+      private readonly responder: Responder,
+      private readonly redirects: number,
+    ) {
+      const env = metaVariables(request, body === null ? null : body.length, mode === "cgi" ? baseEnv : {});
+      this.input = { env, body: body ?? EMPTY };
+      this.control = active.submit(this);
+      exchange.control = this.control;
+    }
+
+    onData(chunk: Uint8Array): void {
+      if (this.state === "done") return;
+      try {
+        const bodyBytes = this.parser.push(chunk);
+        if (this.state === "waiting" && this.parser.head) this.answer(this.parser.head);
+        if (this.state === "streaming" && this.withBody && bodyBytes.length > 0) {
+          this.resumer ??= () => this.resume();
+          if (this.responder.data(bodyBytes, this.resumer) === false) this.blocked = true;
+        }
+      } catch (error) {
+        return this.badOutput(error);
+      }
+      this.owed += chunk.length;
+      if (!this.blocked) this.creditOwed();
+    }
+
+    onEnd(outcome: JobOutcome, stderr: string): void {
+      if (outcome.kind === "complete") {
+        if (stderr) logger.stderr(stderr);
+        if (this.state === "waiting") {
+          try {
+            this.answer(this.parser.finish());
+          } catch (error) {
+            return this.badOutput(error, stderr);
+          }
+        }
+        if (this.state === "streaming") {
+          this.state = "done";
+          this.responder.end();
+        }
+        return;
+      }
+      if (this.state === "done") return;
+      const [status, message] = describeFailure(outcome, stderr, timeoutMs);
+      const started = this.state === "streaming";
+      this.state = "done";
+      if (this.exchange.cancelled) return this.responder.fail(status, message);
+      fail(this.request, this.responder, status, started ? `${message} (after the response had started)` : message, stderr);
+    }
+
+    private resume(): void {
+      if (!this.blocked) return;
+      this.blocked = false;
+      this.creditOwed();
+    }
+
+    private creditOwed(): void {
+      this.control.credit(this.owed);
+      this.owed = 0;
+    }
+
+    private answer(head: CgiHead): void {
+      const { request, responder } = this;
       if (head.localRedirect === undefined) {
-        withBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(head.status);
-        state = "streaming";
+        this.withBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(head.status);
+        this.state = "streaming";
         return responder.head(head.status, head.statusText, head.headers);
       }
-      state = "done";
-      if (redirects >= MAX_LOCAL_REDIRECTS) {
+      this.state = "done";
+      if (this.redirects >= MAX_LOCAL_REDIRECTS) {
         return fail(request, responder, 502, `more than ${MAX_LOCAL_REDIRECTS} local redirects (last to ${head.localRedirect})`);
       }
       const target: ServeRequest = {
@@ -194,58 +259,18 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         remoteAddr: request.remoteAddr,
         remotePort: request.remotePort,
       };
-      run(active, exchange, target, null, responder, redirects + 1);
-    };
-    const badOutput = (error: unknown, stderr = "") => {
-      if (!(error instanceof CgiOutputError)) throw error;
-      state = "done";
-      fail(request, responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
-    };
+      run(this.active, this.exchange, target, null, responder, this.redirects + 1);
+    }
 
-    const control: JobControl = active.submit({
-      input: { env, body: body ?? EMPTY },
-      onData(chunk) {
-        if (state === "done") return;
-        try {
-          const bodyBytes = parser.push(chunk);
-          if (state === "waiting" && parser.head) answer(parser.head);
-          if (state === "streaming" && withBody && bodyBytes.length > 0 && responder.data(bodyBytes, resume) === false) {
-            blocked = true;
-          }
-        } catch (error) {
-          return badOutput(error);
-        }
-        owed += chunk.length;
-        if (!blocked) {
-          control.credit(owed);
-          owed = 0;
-        }
-      },
-      onEnd(outcome, stderr) {
-        if (outcome.kind === "complete") {
-          if (stderr) logger.stderr(stderr);
-          if (state === "waiting") {
-            try {
-              answer(parser.finish());
-            } catch (error) {
-              return badOutput(error, stderr);
-            }
-          }
-          if (state === "streaming") {
-            state = "done";
-            responder.end();
-          }
-          return;
-        }
-        if (state === "done") return;
-        const [status, message] = describeFailure(outcome, stderr, timeoutMs);
-        const started = state === "streaming";
-        state = "done";
-        if (exchange.cancelled) return responder.fail(status, message);
-        fail(request, responder, status, started ? `${message} (after the response had started)` : message, stderr);
-      },
-    });
-    exchange.control = control;
+    private badOutput(error: unknown, stderr = ""): void {
+      if (!(error instanceof CgiOutputError)) throw error;
+      this.state = "done";
+      fail(this.request, this.responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
+    }
+  }
+
+  function run(active: Engine, exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder, redirects: number): void {
+    if (!exchange.cancelled) new Attempt(active, exchange, request, body, responder, redirects);
   }
 
   function serve(request: ServeRequest, responder: Responder): Cancel {

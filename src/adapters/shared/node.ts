@@ -135,81 +135,99 @@ export function sendText(res: ServerResponse, status: number, message: string, c
  * text answer; after that, the socket is destroyed so the client sees a broken response rather
  * than a short one. When the core did not read the request body to its end (it refused it), the
  * answer closes the connection instead of waiting for the rest. `done` resolves when the
- * exchange is over or the client went away.
+ * exchange is over or the client went away; a client that goes away first calls `cancel`.
  */
-export function nodeResponder(req: IncomingMessage, res: ServerResponse): Responder & { done: Promise<void> } {
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  res.once("close", () => finish());
-  let wrote = false;
-  let pending: Uint8Array[] = [];
-  let awaitingDrain = false;
-  const writePending = () => {
+class NodeResponder implements Responder {
+  readonly done: Promise<void>;
+  cancel: (() => void) | undefined;
+  private finish!: () => void;
+  private wrote = false;
+  private pending: Uint8Array[] = [];
+  private flushSoon: (() => void) | undefined;
+  private awaitingDrain = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.done = new Promise<void>((resolve) => (this.finish = resolve));
+    res.on("close", () => {
+      if (!res.writableFinished) this.cancel?.();
+      this.finish();
+    });
+  }
+
+  head(status: number, statusText: string, pairs: HeaderPairs): void {
+    const { req, res } = this;
+    if (res.destroyed) return;
+    try {
+      res.statusCode = status;
+      if (statusText) res.statusMessage = statusText;
+      const grouped = new Map<string, { name: string; values: string[] }>();
+      for (const [name, value] of pairs) {
+        const key = name.toLowerCase();
+        if (HOP_BY_HOP.has(key)) continue;
+        const entry = grouped.get(key);
+        if (entry) entry.values.push(value);
+        else grouped.set(key, { name, values: [value] });
+      }
+      for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? values[0]! : values);
+      if (!req.complete) res.setHeader("connection", "close");
+    } catch (error) {
+      sendText(res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !req.complete);
+      return;
+    }
+    setImmediate(() => {
+      if (!this.wrote && !res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
+    });
+  }
+
+  data(chunk: Uint8Array, resume: () => void): boolean | void {
+    const { res } = this;
     if (res.destroyed || res.writableEnded) return;
-    for (const chunk of pending) res.write(chunk);
-    pending = [];
-  };
-  return {
-    done,
-    head(status, statusText, pairs) {
-      if (res.destroyed) return;
-      try {
-        res.statusCode = status;
-        if (statusText) res.statusMessage = statusText;
-        const grouped = new Map<string, { name: string; values: string[] }>();
-        for (const [name, value] of pairs) {
-          const key = name.toLowerCase();
-          if (HOP_BY_HOP.has(key)) continue;
-          const entry = grouped.get(key);
-          if (entry) entry.values.push(value);
-          else grouped.set(key, { name, values: [value] });
-        }
-        for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? values[0]! : values);
-        if (!req.complete) res.setHeader("connection", "close");
-      } catch (error) {
-        sendText(res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !req.complete);
-        return;
-      }
-      setImmediate(() => {
-        if (!wrote && !res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
+    this.wrote = true;
+    this.pending.push(chunk);
+    if (this.pending.length === 1) queueMicrotask((this.flushSoon ??= () => this.writePending()));
+    if (!res.writableNeedDrain) return true;
+    if (!this.awaitingDrain) {
+      this.awaitingDrain = true;
+      res.once("drain", () => {
+        this.awaitingDrain = false;
+        resume();
       });
-    },
-    data(chunk, resume) {
-      if (res.destroyed || res.writableEnded) return;
-      wrote = true;
-      pending.push(chunk);
-      if (pending.length === 1) queueMicrotask(writePending);
-      if (!res.writableNeedDrain) return true;
-      if (!awaitingDrain) {
-        awaitingDrain = true;
-        res.once("drain", () => {
-          awaitingDrain = false;
-          resume();
-        });
+    }
+    return false;
+  }
+
+  end(): void {
+    const { res } = this;
+    if (!res.destroyed && !res.writableEnded) {
+      // A response that ended in the same turn as its bytes arrived goes out in one write,
+      // with its length, instead of as chunks.
+      if (!res.headersSent && this.pending.length > 0) {
+        const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+        this.pending = [];
+        res.setHeader("content-length", body.length);
+        res.end(body);
+      } else {
+        this.writePending();
+        res.end();
       }
-      return false;
-    },
-    end() {
-      if (!res.destroyed && !res.writableEnded) {
-        // A response that ended in the same turn as its bytes arrived goes out in one write,
-        // with its length, instead of as chunks.
-        if (!res.headersSent && pending.length > 0) {
-          const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-          pending = [];
-          res.setHeader("content-length", body.length);
-          res.end(body);
-        } else {
-          writePending();
-          res.end();
-        }
-      }
-      finish();
-    },
-    fail(status, message) {
-      if (!res.writableEnded) sendText(res, status, message, !req.complete);
-      finish();
-    },
-  };
+    }
+    this.finish();
+  }
+
+  fail(status: number, message: string): void {
+    if (!this.res.writableEnded) sendText(this.res, status, message, !this.req.complete);
+    this.finish();
+  }
+
+  private writePending(): void {
+    const { res } = this;
+    if (res.destroyed || res.writableEnded) return;
+    for (const chunk of this.pending) res.write(chunk);
+    this.pending = [];
+  }
 }
 
 /** How a platform describes the requests of its Node-style (req, res) calls. */
@@ -231,14 +249,9 @@ export function nodeListener(handler: WasiHandler, describe: DescribeNodeRequest
         sendText(res, error.status, error.message, true);
         return;
       }
-      const responder = nodeResponder(req, res);
-      const cancel = handler.serve(request, responder);
-      const onClose = () => {
-        if (!res.writableFinished) cancel();
-      };
-      res.once("close", onClose);
+      const responder = new NodeResponder(req, res);
+      responder.cancel = handler.serve(request, responder);
       await responder.done;
-      res.off("close", onClose);
     } catch (error) {
       try {
         sendText(res, 500, `wasi-adapter: ${(error as Error)?.message ?? String(error)}`);
