@@ -146,15 +146,24 @@ class NodeResponder implements Responder {
   private flushSoon: (() => void) | undefined;
   private awaitingDrain = false;
 
+  private readonly onClose = () => {
+    if (!this.res.writableFinished) this.cancel?.();
+    this.finish();
+  };
+
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
     this.done = new Promise<void>((resolve) => (this.finish = resolve));
-    res.on("close", () => {
-      if (!res.writableFinished) this.cancel?.();
-      this.finish();
-    });
+    res.on("close", this.onClose);
+  }
+
+  /** The exchange is over. The listener goes: the socket may hold on to `res` for a while. */
+  private settle(): void {
+    this.res.off("close", this.onClose);
+    this.cancel = undefined;
+    this.finish();
   }
 
   head(status: number, statusText: string, pairs: HeaderPairs): void {
@@ -214,12 +223,12 @@ class NodeResponder implements Responder {
         res.end();
       }
     }
-    this.finish();
+    this.settle();
   }
 
   fail(status: number, message: string): void {
     if (!this.res.writableEnded) sendText(this.res, status, message, !this.req.complete);
-    this.finish();
+    this.settle();
   }
 
   private writePending(): void {
