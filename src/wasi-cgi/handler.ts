@@ -7,6 +7,7 @@ import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
 import { prestartWorker } from "./engine/spawn.js";
+import { raiseWasmTieringBudget } from "./engine/wasm-tiering.js";
 import type { Engine, Job, JobControl, JobInput, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
@@ -126,8 +127,9 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   let mode: EngineMode = "cgi";
   let engine: Engine | undefined;
 
-  prestartWorker();
-  const enginePromise: Promise<Engine> = loadModule(options.wasm).then((module) => {
+  const workerRunning = prestartWorker();
+  const tiering = workerRunning.then(() => raiseWasmTieringBudget());
+  const enginePromise: Promise<Engine> = loadModule(options.wasm, tiering).then((module) => {
     const persistent = supportsPersistent(module);
     mode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;
     if (mode === "persistent" && !persistent) {

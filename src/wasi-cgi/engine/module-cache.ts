@@ -21,7 +21,8 @@ async function readSource(source: string | URL): Promise<Uint8Array> {
   }
 }
 
-async function compile(bytes: Uint8Array | ArrayBuffer, name: string): Promise<WebAssembly.Module> {
+async function compile(bytes: Uint8Array | ArrayBuffer, name: string, after?: Promise<void>): Promise<WebAssembly.Module> {
+  await after;
   try {
     return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (cause) {
@@ -29,14 +30,17 @@ async function compile(bytes: Uint8Array | ArrayBuffer, name: string): Promise<W
   }
 }
 
-/** Compiles a module once per process and location; bytes and modules are used as given. */
-export function loadModule(source: WasmSource): Promise<WebAssembly.Module> {
+/**
+ * Compiles a module once per process and location; bytes and modules are used as given. The
+ * compilation starts once `compileAfter` has settled (the bytes are read meanwhile).
+ */
+export function loadModule(source: WasmSource, compileAfter?: Promise<void>): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return compile(source, "the given bytes");
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return compile(source, "the given bytes", compileAfter);
   const key = typeof source === "string" ? source : source.href;
   let module = byLocation.get(key);
   if (!module) {
-    module = readSource(source).then((bytes) => compile(bytes, key));
+    module = readSource(source).then((bytes) => compile(bytes, key, compileAfter));
     module.catch(() => byLocation.delete(key));
     byLocation.set(key, module);
   }

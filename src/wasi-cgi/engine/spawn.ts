@@ -3,7 +3,7 @@ import type { WorkerSetup } from "./messages.js";
 import { workerSource } from "./worker-source.generated.js";
 
 /** A worker started ahead of need, waiting for its setup (see prestartWorker). */
-let spare: Worker | undefined;
+let spare: { worker: Worker; running: Promise<void> } | undefined;
 
 const workerUrl = new URL(`data:text/javascript,${encodeURIComponent(workerSource)}`);
 
@@ -13,12 +13,19 @@ function startWorker(): Worker {
 
 /**
  * Starts a worker now, while the module is still being read and compiled, so that its start-up
- * is off the cold-start path. It does not keep the process alive until it is used.
+ * is off the cold-start path. It does not keep the process alive until it is used. Resolves once
+ * the worker runs (or failed to start: the engine that takes it sees why).
  */
-export function prestartWorker(): void {
-  if (spare) return;
-  spare = startWorker();
-  spare.unref();
+export function prestartWorker(): Promise<void> {
+  if (spare) return spare.running;
+  const worker = startWorker();
+  worker.unref();
+  const running = new Promise<void>((resolve) => {
+    worker.once("online", resolve);
+    worker.once("exit", () => resolve());
+  });
+  spare = { worker, running };
+  return running;
 }
 
 /**
@@ -26,7 +33,7 @@ export function prestartWorker(): void {
  * the process alive until its engine unrefs it (when it is ready and idle).
  */
 export function spawnWorker(setup: WorkerSetup, transfer: Transferable[] = []): Worker {
-  const worker = spare ?? startWorker();
+  const worker = spare?.worker ?? startWorker();
   spare = undefined;
   worker.ref();
   worker.postMessage(setup, transfer as never);
