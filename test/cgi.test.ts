@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { CgiOutputError, CgiOutputParser, metaVariables, parseHead } from "../src/wasi-cgi/cgi.js";
+import { CgiOutputError, CgiOutputParser, environWith, metaVariables, parseHead } from "../src/wasi-cgi/cgi.js";
 
+const entries = (block: string) => {
+  expect(block.endsWith("\0")).toBe(true);
+  return block.slice(0, -1).split("\0");
+};
 const asMap = (vars: string[]) => Object.fromEntries(vars.map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
 
 describe("meta-variables", () => {
@@ -12,7 +16,7 @@ describe("meta-variables", () => {
       remoteAddr: "198.51.100.1",
       remotePort: 4242,
     };
-    const env = asMap(metaVariables(request, 5, { GREETING: "hi" }));
+    const env = asMap(entries(metaVariables(request, 5)));
     expect(env).toMatchObject({
       GATEWAY_INTERFACE: "CGI/1.1",
       SERVER_PROTOCOL: "HTTP/1.1",
@@ -31,24 +35,44 @@ describe("meta-variables", () => {
       SERVER_PORT: "443",
       REMOTE_ADDR: "198.51.100.1",
       REMOTE_PORT: "4242",
-      GREETING: "hi",
     });
     expect(env.HTTP_PROXY).toBeUndefined();
     expect(env.HTTP_CONTENT_TYPE).toBeUndefined();
   });
 
   it("omits CONTENT_LENGTH and HTTPS for a plain GET", () => {
-    const env = asMap(metaVariables({ method: "GET", url: "http://localhost:3000/", headers: [] }, null));
+    const env = asMap(entries(metaVariables({ method: "GET", url: "http://localhost:3000/", headers: [] }, null)));
     expect(env.CONTENT_LENGTH).toBeUndefined();
     expect(env.HTTPS).toBeUndefined();
     expect(env.SERVER_PORT).toBe("3000");
     expect(env.REMOTE_ADDR).toBe("127.0.0.1");
   });
 
+  it("names each variable once, Host included", () => {
+    const block = metaVariables({ method: "GET", url: "http://localhost/", headers: [["Host", "h.test"], ["Accept", "*/*"]] }, null);
+    const names = entries(block).map((entry) => entry.slice(0, entry.indexOf("=")));
+    expect(names.length).toBe(new Set(names).size);
+    expect(asMap(entries(block)).HTTP_HOST).toBe("h.test");
+  });
+
+  it("leaves out headers whose names hold an underscore, which would pass for hyphenated ones", () => {
+    const env = asMap(
+      entries(
+        metaVariables(
+          { method: "GET", url: "http://localhost/", headers: [["x_forwarded_for", "6.6.6.6"], ["x-forwarded-for", "1.2.3.4"], ["x_only", "1"]] },
+          null,
+        ),
+      ),
+    );
+    expect(env.HTTP_X_FORWARDED_FOR).toBe("1.2.3.4");
+    expect(env.HTTP_X_ONLY).toBeUndefined();
+  });
+
   it("never lets the configured env override a meta-variable", () => {
-    const env = asMap(metaVariables({ method: "GET", url: "http://localhost/", headers: [["Host", "h.test"]] }, null, { REQUEST_METHOD: "DELETE" }));
-    expect(env.REQUEST_METHOD).toBe("GET");
-    expect(env.HTTP_HOST).toBe("h.test");
+    const block = metaVariables({ method: "GET", url: "http://localhost/", headers: [["Host", "h.test"]] }, null);
+    const env = environWith(["REQUEST_METHOD=DELETE", "GREETING=hi"], block);
+    expect(env.filter((entry) => entry.startsWith("REQUEST_METHOD="))).toEqual(["REQUEST_METHOD=GET"]);
+    expect(asMap(env)).toMatchObject({ GREETING: "hi", HTTP_HOST: "h.test" });
   });
 });
 

@@ -6,10 +6,10 @@ describe("JobBook", () => {
   it("hands a job's input over once and keeps nothing of it", () => {
     const book = new JobBook(1000, () => {});
     const ends: JobOutcome[] = [];
-    const job: Job = { input: { env: ["REQUEST_METHOD=GET"], body: new Uint8Array([1]) }, onData: () => {}, onEnd: (o) => ends.push(o) };
+    const job: Job = { input: { env: "REQUEST_METHOD=GET\0", body: new Uint8Array([1]) }, onData: () => {}, onEnd: (o) => ends.push(o) };
     book.accept(job, undefined);
     const ticket = book.take()!;
-    expect(ticket.takeInput()).toEqual({ env: ["REQUEST_METHOD=GET"], body: new Uint8Array([1]) });
+    expect(ticket.takeInput()).toEqual({ env: "REQUEST_METHOD=GET\0", body: new Uint8Array([1]) });
     expect(job.input).toBeUndefined();
     expect(() => ticket.takeInput()).toThrow(/taken already/);
     book.finish(ticket, { kind: "complete" });

@@ -40,42 +40,48 @@ function safeDecode(path: string): string {
 }
 
 /**
- * The meta-variables for one request, as NAME=value strings (the module's environ).
- * `bodyLength` is null when the request has no body; then CONTENT_LENGTH is left out.
+ * The meta-variables for one request as an environ block: `NAME=value` entries, each ended by a
+ * NUL. `bodyLength` is null when the request has no body; then CONTENT_LENGTH is left out.
+ * Headers whose names hold "_" are left out, as Apache httpd does: HTTP_X_FORWARDED_FOR comes
+ * from X-Forwarded-For only, never from a look-alike X_Forwarded_For.
  */
-export function metaVariables(request: CgiRequest, bodyLength: number | null, baseEnv: Record<string, string> = {}): string[] {
+export function metaVariables(request: CgiRequest, bodyLength: number | null): string {
   const url = new URL(request.url);
   const https = url.protocol === "https:";
-  const vars: Record<string, string> = { ...baseEnv };
   let host: string | undefined;
   let contentType: string | undefined;
+  let env = "";
   for (const [rawName, value] of request.headers) {
     const name = rawName.toLowerCase();
     if (name === "host") host = value;
     else if (name === "content-type") contentType = value;
-    if (SKIPPED_HEADERS.has(name)) continue;
-    vars[`HTTP_${name.toUpperCase().replace(/-/g, "_")}`] = value;
+    else if (!SKIPPED_HEADERS.has(name) && !name.includes("_")) env += `HTTP_${name.toUpperCase().replaceAll("-", "_")}=${value}\0`;
   }
-  vars.GATEWAY_INTERFACE = "CGI/1.1";
-  vars.SERVER_SOFTWARE = "wasi-adapter";
-  vars.SERVER_PROTOCOL = "HTTP/1.1";
-  vars.SERVER_NAME = url.hostname;
-  vars.SERVER_PORT = url.port || (https ? "443" : "80");
-  vars.REQUEST_METHOD = request.method;
-  vars.REQUEST_URI = url.pathname + url.search;
-  vars.SCRIPT_NAME = "";
-  vars.PATH_INFO = safeDecode(url.pathname);
-  vars.QUERY_STRING = url.search.slice(1);
-  vars.HTTP_HOST = host ?? url.host;
-  vars.REMOTE_ADDR = request.remoteAddr ?? "127.0.0.1";
-  vars.REMOTE_HOST = vars.REMOTE_ADDR;
-  if (request.remotePort !== undefined) vars.REMOTE_PORT = String(request.remotePort);
-  if (https) vars.HTTPS = "on";
-  if (contentType !== undefined) vars.CONTENT_TYPE = contentType;
-  if (bodyLength !== null) vars.CONTENT_LENGTH = String(bodyLength);
-  const env: string[] = [];
-  for (const name in vars) env.push(`${name}=${vars[name]}`);
+  const remoteAddr = request.remoteAddr ?? "127.0.0.1";
+  env +=
+    `GATEWAY_INTERFACE=CGI/1.1\0SERVER_SOFTWARE=wasi-adapter\0SERVER_PROTOCOL=HTTP/1.1\0` +
+    `SERVER_NAME=${url.hostname}\0SERVER_PORT=${url.port || (https ? "443" : "80")}\0` +
+    `REQUEST_METHOD=${request.method}\0REQUEST_URI=${url.pathname}${url.search}\0SCRIPT_NAME=\0` +
+    `PATH_INFO=${safeDecode(url.pathname)}\0QUERY_STRING=${url.search.slice(1)}\0HTTP_HOST=${host ?? url.host}\0` +
+    `REMOTE_ADDR=${remoteAddr}\0REMOTE_HOST=${remoteAddr}\0`;
+  if (request.remotePort !== undefined) env += `REMOTE_PORT=${request.remotePort}\0`;
+  if (https) env += "HTTPS=on\0";
+  if (contentType !== undefined) env += `CONTENT_TYPE=${contentType}\0`;
+  if (bodyLength !== null) env += `CONTENT_LENGTH=${bodyLength}\0`;
   return env;
+}
+
+/**
+ * A process environment: `base` (NAME=value entries) with a request's environ block over it, so
+ * that a meta-variable wins over a configured variable of the same name.
+ */
+export function environWith(base: readonly string[], block: string): string[] {
+  const vars = new Map<string, string>();
+  for (const entry of [...base, ...block.split("\0")]) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) vars.set(entry.slice(0, eq), entry);
+  }
+  return [...vars.values()];
 }
 
 export class CgiOutputError extends Error {}

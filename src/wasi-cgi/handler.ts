@@ -124,14 +124,13 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger: Logger = { ...defaultLogger, ...options.logger };
   const baseEnv = options.env ?? {};
-  let mode: EngineMode = "cgi";
   let engine: Engine | undefined;
 
   const workerRunning = prestartWorker();
   const tiering = workerRunning.then(() => raiseWasmTieringBudget());
   const enginePromise: Promise<Engine> = loadModule(options.wasm, tiering).then((module) => {
     const persistent = supportsPersistent(module);
-    mode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;
+    const mode: EngineMode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;
     if (mode === "persistent" && !persistent) {
       throw new Error(
         'mode "persistent" needs a module built with the wasi-adapter Go side (wasiadapter.Serve); this one is a plain CGI program: use mode "cgi" or "auto"',
@@ -186,8 +185,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       private readonly responder: Responder,
       private readonly redirects: number,
     ) {
-      const env = metaVariables(request, body === null ? null : body.length, mode === "cgi" ? baseEnv : {});
-      this.input = { env, body: body ?? EMPTY };
+      this.input = { env: metaVariables(request, body === null ? null : body.length), body: body ?? EMPTY };
       this.control = active.submit(this);
       exchange.control = this.control;
     }

@@ -1,5 +1,6 @@
 // CGI mode: every request runs in a fresh instance, in a pool of worker threads.
 import type { Worker } from "node:worker_threads";
+import { environWith } from "../cgi.js";
 import type { RunRequest, WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
@@ -113,7 +114,8 @@ export class CgiEngine implements Engine {
       const running: Running = { id: this.nextId++, ticket, stderr: new Tail(64 * 1024) };
       slot.running = running;
       slot.worker.ref();
-      const run: RunRequest = { id: running.id, ...ticket.takeInput() };
+      const { env, body } = ticket.takeInput();
+      const run: RunRequest = { id: running.id, env: environWith(this.options.env, env), body };
       slot.worker.postMessage(run);
     }
   }

@@ -50,7 +50,7 @@ class Ring {
 export class ChannelWriter extends Ring {
   private seq = 0;
 
-  /** Queues one message (copied). Call `ring()` after a batch to wake the reader. */
+  /** Queues one message (copied: `payload` may be reused after). Call `ring()` after a batch to wake the reader. */
   write(payload: Uint8Array): void {
     const seq = this.seq++ >>> 0;
     const need = RECORD_HEADER + align8(payload.length);
@@ -60,7 +60,7 @@ export class ChannelWriter extends Ring {
     const tail = this.capacity - at;
     const wrap = need > tail;
     if (need + (wrap ? tail : 0) > free) {
-      this.ends.port.postMessage({ seq, payload } satisfies PortMessage);
+      this.ends.port.postMessage({ seq, payload: payload.slice() } satisfies PortMessage);
       return;
     }
     let end = written;

@@ -10,18 +10,31 @@ export const FRAME_END = 2;
 const HEADER = 12;
 const encoder = new TextEncoder();
 
-export function encodeRequest(id: number, env: readonly string[], body: Uint8Array): Uint8Array {
-  const envBytes = encoder.encode(env.length ? `${env.join("\0")}\0` : "");
-  const payload = 4 + envBytes.length + body.length;
-  const frame = new Uint8Array(HEADER + payload);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, FRAME_REQUEST, true);
-  view.setUint32(4, id, true);
-  view.setUint32(8, payload, true);
-  view.setUint32(12, envBytes.length, true);
-  frame.set(envBytes, 16);
-  frame.set(body, 16 + envBytes.length);
-  return frame;
+/** Frames up to this size are encoded into one reused buffer; larger ones get their own. */
+const REUSED_BYTES = 64 * 1024;
+
+/**
+ * Encodes REQUEST frames (payload: u32 length of the environ block, the block, the body). Small
+ * frames reuse one buffer, so that a request costs no allocation here: the frame returned is
+ * valid until the next call.
+ */
+export class RequestEncoder {
+  private readonly reused = new Uint8Array(REUSED_BYTES);
+
+  encode(id: number, env: string, body: Uint8Array): Uint8Array {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const most = HEADER + 4 + env.length * 3 + body.length;
+    const frame = most <= REUSED_BYTES ? this.reused : new Uint8Array(most);
+    const { written } = encoder.encodeInto(env, frame.subarray(HEADER + 4));
+    const payload = 4 + written + body.length;
+    const view = new DataView(frame.buffer, frame.byteOffset);
+    view.setUint32(0, FRAME_REQUEST, true);
+    view.setUint32(4, id, true);
+    view.setUint32(8, payload, true);
+    view.setUint32(12, written, true);
+    frame.set(body, HEADER + 4 + written);
+    return frame.subarray(0, HEADER + payload);
+  }
 }
 
 export function encodeCancel(id: number): Uint8Array {

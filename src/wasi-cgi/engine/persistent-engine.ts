@@ -2,7 +2,7 @@
 // once over the framed stdin/stdout protocol of go/PROTOCOL.md.
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { ChannelReader, ChannelWriter, channelBuffer, HEARTBEAT } from "./channel.js";
-import { encodeCancel, encodeCredit, encodeRequest, FLOW_WINDOW, FRAME_DATA, FRAME_END, FrameReader } from "./frames.js";
+import { encodeCancel, encodeCredit, FLOW_WINDOW, FRAME_DATA, FRAME_END, FrameReader, RequestEncoder } from "./frames.js";
 import type { WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
 import { RequestTable } from "./request-table.js";
@@ -140,6 +140,7 @@ export class PersistentEngine implements Engine {
   private failedStarts = 0;
   private broken: string | undefined;
   private readonly first: Promise<void>;
+  private readonly encoder = new RequestEncoder();
 
   constructor(private readonly options: EngineOptions) {
     this.jobs = new JobBook(options.timeoutMs, (ticket) => this.abandonRunning(ticket, { kind: "timeout" }));
@@ -220,7 +221,7 @@ export class PersistentEngine implements Engine {
       ticket.place = { instance, id };
       instance.updateRef();
       const { env, body } = ticket.takeInput();
-      instance.send(encodeRequest(id, env, body));
+      instance.send(this.encoder.encode(id, env, body));
     }
   }
 

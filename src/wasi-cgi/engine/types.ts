@@ -9,10 +9,10 @@ export type JobOutcome =
   /** The instance was lost while serving this request (another request's timeout or crash). */
   | { kind: "lost"; message: string };
 
-/** One request as the engines see it: CGI variables and body in, CGI output out. */
-/** What the module gets for one request: its CGI environment and its body. */
+/** What the module gets for one request: its CGI meta-variables and its body. */
 export interface JobInput {
-  env: string[];
+  /** The meta-variables as an environ block (see metaVariables). */
+  env: string;
   body: Uint8Array;
 }
 
