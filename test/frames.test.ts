@@ -27,7 +27,7 @@ describe("REQUEST frames", () => {
     const body = new Uint8Array(200 * 1024).fill(9);
     const large = encoder.encode(3, "C=3\0", body);
     expect(large.buffer).not.toBe(first.buffer);
-    expect(decodeRequest(large)[0].body.length).toBe(body.length);
+    expect(decodeRequest(large)[0]?.body.length).toBe(body.length);
     expect(decodeRequest(encoder.encode(4, "D=4\0", new Uint8Array([5])))).toEqual([{ kind: FRAME_REQUEST, id: 4, env: "D=4\0", body: [5] }]);
   });
 });

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { withRaisedTieringBudget } from "./wasm-tiering.js";
 
 /** Where a Go wasip1 module comes from. */
 export type WasmSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
@@ -24,7 +25,7 @@ async function readSource(source: string | URL): Promise<Uint8Array> {
 async function compile(bytes: Uint8Array | ArrayBuffer, name: string, after?: Promise<void>): Promise<WebAssembly.Module> {
   await after;
   try {
-    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    return await withRaisedTieringBudget(() => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
   } catch (cause) {
     throw new Error(`${name} is not a valid WebAssembly module: ${(cause as Error).message}`, { cause });
   }
