@@ -7,7 +7,7 @@ import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
 import { prestartWorker } from "./engine/spawn.js";
-import { raisesTieringBudget } from "./engine/wasm-tiering.js";
+import { raisesTieringBudgetHere } from "./engine/wasm-tiering.js";
 import type { Engine, Job, JobControl, JobInput, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
@@ -129,7 +129,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   const workerRunning = prestartWorker();
   // Where compiling changes V8's flags for a moment (see wasm-tiering.ts), it waits for the worker:
   // a worker that starts while they are changed starts slower.
-  const compileAfter = raisesTieringBudget(process.versions.v8, process.execArgv) ? workerRunning : undefined;
+  const compileAfter = raisesTieringBudgetHere ? workerRunning : undefined;
   const enginePromise: Promise<Engine> = loadModule(options.wasm, compileAfter).then((module) => {
     const persistent = supportsPersistent(module);
     const mode: EngineMode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;
