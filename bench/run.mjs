@@ -205,6 +205,7 @@ async function main() {
     ratios: { bOverA: b.rps / a.rps, bOverD: b.rps / d.rps },
     addedP50AtC1Ms: results.persistent.c1.p50 - results.js.c1.p50,
     coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), cgi: median(cold.cgi), samples: cold },
+    addedColdStartMs: median(cold.persistent.map((ms, i) => ms - cold.js[i])),
     rss: memory.persistent,
     rssJs: memory.js,
   };
@@ -244,6 +245,7 @@ ${row("(d) same Go handler, native net/http", native)}
 | cgi mode throughput | ${Math.round(cgi.c16.rps)} req/s | ≥ 150 | ${mark(cgi.c16.rps >= 150)} |
 | cold start (spawn → first response), median of 5, (a) | ${s.coldStartMs.js.toFixed(0)} ms | | |
 | cold start, median of 5, (b) | ${s.coldStartMs.persistent.toFixed(0)} ms | ≤ 200 ms | ${mark(s.coldStartMs.persistent <= 200)} |
+| cold start added to Node's own, (b) − (a) of each pair started back to back, median | ${s.addedColdStartMs.toFixed(0)} ms | (reported) | |
 | cold start, median of 5, (c) | ${s.coldStartMs.cgi.toFixed(0)} ms | | |
 | RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
 | main thread's JS heap after a full GC, same points | ${mb(s.rss.heapAfterGc[0])} → ${mb(s.rss.heapAfterGc[1])} | (reported) | |
