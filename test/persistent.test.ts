@@ -1,4 +1,5 @@
 // Warm instances: what persistent mode adds on top of the shared handler suite.
+import { execFile } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -166,6 +167,46 @@ describe("persistent mode", () => {
     expect(served.filter((count) => !/^\d+$/.test(count))).toEqual([]);
     expect(served.length).toBeGreaterThan(200);
     expect(elsewhere).toBeLessThan(served.length / 10);
+  });
+
+  // Built code in a child process, which stops itself (SIGSTOP) under load: on resuming, every
+  // instance's last poll is old, though none of them was busy.
+  it("does not grow the pool when the whole process was paused", async () => {
+    const script = `
+      import { spawn } from "node:child_process";
+      import { createHandler } from "./dist/index.js";
+      const keepAlive = setInterval(() => {}, 1000);
+      const handler = createHandler({ wasm: ${JSON.stringify(fixture("counter", "persistent"))}, mode: "persistent", poolSize: 2 });
+      await handler.ready();
+      const counts = [];
+      let running = true;
+      const client = async () => {
+        while (running) counts.push(await (await handler.fetch(new Request("http://x/api/counter"))).text());
+      };
+      const clients = Array.from({ length: 8 }, client);
+      const pause = () => new Promise((resolve) =>
+        spawn("sh", ["-c", "sleep 0.12; kill -CONT " + process.pid], { stdio: "ignore" }).on("spawn", () => {
+          process.kill(process.pid, "SIGSTOP");
+          setTimeout(resolve, 30);
+        }));
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await pause();
+      }
+      running = false;
+      await Promise.all(clients);
+      console.log(JSON.stringify({ served: counts.length, instances: counts.filter((count) => count === "1").length }));
+      await handler.close();
+      clearInterval(keepAlive);`;
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("../", import.meta.url) }, (error, out) =>
+        error ? reject(error) : resolve(out),
+      ),
+    );
+    const { served, instances } = JSON.parse(stdout) as { served: number; instances: number };
+    expect(served).toBeGreaterThan(100);
+    // Each instance counts from 1.
+    expect(instances).toBe(1);
   });
 
   describe("flow control: a client that does not read holds back only its own handler", () => {

@@ -16,10 +16,13 @@ interface Placement {
 }
 type PlacedTicket = Ticket<Placement>;
 
+/** Whether an instance can take a request now; "unsure" until a stall is confirmed. */
+type Health = "ok" | "busy" | "unsure";
+
 /**
  * Requests in flight on every instance before the pool adds one. An instance serves concurrent
  * requests with goroutines, so a new one pays off mainly when the others are busy on the CPU
- * (see `responsive`); below this, another instance would only compete for the cores.
+ * (see `health`); below this, another instance would only compete for the cores.
  */
 const GROW_AT = 64;
 /** Requests in flight on one instance beyond which new ones wait in the queue. */
@@ -28,6 +31,11 @@ const MAX_IN_FLIGHT = 256;
 const MAX_GRACE_MS = 1000;
 /** An instance with work that has not polled for this long is busy on the CPU: go elsewhere. */
 const STALL_MS = 50;
+/**
+ * How much longer a stall must last, as seen from here, before it counts. A process (or VM) that
+ * was paused as a whole finds every poll old when it resumes; its instances poll again at once.
+ */
+const CONFIRM_MS = 10;
 /** Bytes of each shared ring between the main thread and an instance (a power of two). */
 const CHANNEL_BYTES = 1 << 20;
 /** An instance that dies this many times in a row without serving is a broken module. */
@@ -46,6 +54,9 @@ class Instance {
   private stopped = false;
   private readonly reader: FrameReader;
   private referenced = true;
+  /** The last poll time that was seen old, and when it first was. */
+  private staleBeat: number | undefined;
+  private staleSince = 0;
 
   constructor(
     options: EngineOptions,
@@ -100,16 +111,23 @@ class Instance {
   }
 
   /**
-   * False while the instance has work, is not asleep waiting for more, and has not polled its
-   * input for STALL_MS (a CPU-bound handler: Go on wasm has one thread and no preemption), and
-   * while a cancelled request has not ended (the instance may be stuck and about to be replaced).
-   * An asleep instance counts as responsive even when its last poll is old: it has requests in
-   * flight that wait (on a timer, or for their END to be read here), not a busy CPU.
+   * "busy" while the instance has work, is not asleep waiting for more, and has not polled its
+   * input for STALL_MS, still so CONFIRM_MS after that was first seen (a CPU-bound handler: Go on
+   * wasm has one thread and no preemption); "unsure" until then. Also "busy" while a cancelled
+   * request has not ended (the instance may be stuck and about to be replaced). An asleep
+   * instance is "ok" even when its last poll is old: it has requests in flight that wait (on a
+   * timer, or for their END to be read here), not a busy CPU.
    */
-  responsive(now: number): boolean {
-    if (this.abandoned.size > 0) return false;
-    if (this.requests.size === 0 || this.input.readerSleeps()) return true;
-    return ((now - Atomics.load(this.input.cells, HEARTBEAT)) | 0) < STALL_MS;
+  health(now: number): Health {
+    if (this.abandoned.size > 0) return "busy";
+    if (this.requests.size === 0 || this.input.readerSleeps()) return "ok";
+    const beat = Atomics.load(this.input.cells, HEARTBEAT);
+    if (((now - beat) | 0) < STALL_MS) return "ok";
+    if (beat !== this.staleBeat) {
+      this.staleBeat = beat;
+      this.staleSince = now;
+    }
+    return ((now - this.staleSince) | 0) >= CONFIRM_MS ? "busy" : "unsure";
   }
 
   get load(): number {
@@ -141,6 +159,7 @@ export class PersistentEngine implements Engine {
   private broken: string | undefined;
   private readonly first: Promise<void>;
   private readonly encoder = new RequestEncoder();
+  private recheck: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.jobs = new JobBook(options.timeoutMs, (ticket) => this.abandonRunning(ticket, { kind: "timeout" }));
@@ -180,6 +199,7 @@ export class PersistentEngine implements Engine {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.recheck);
     this.jobs.finishWaiting(CLOSED);
     const instances = this.instances.splice(0);
     for (const instance of instances) this.failAll(instance, CLOSED);
@@ -198,16 +218,29 @@ export class PersistentEngine implements Engine {
     return instance;
   }
 
-  /** The least loaded responsive instance; a new one when all are busy and the pool may grow. */
+  /**
+   * The least loaded instance that can take a request; a new one when all are busy and the pool
+   * may grow. None while a stall is not yet confirmed: dispatching resumes after CONFIRM_MS.
+   */
   private pick(): Instance | undefined {
     const now = Date.now() | 0;
     let best: Instance | undefined;
     let fallback: Instance | undefined;
+    let unsure = false;
     for (const instance of this.instances) {
       if (!fallback || instance.load < fallback.load) fallback = instance;
-      if (instance.responsive(now) && (!best || instance.load < best.load)) best = instance;
+      const health = instance.health(now);
+      if (health === "unsure") unsure = true;
+      else if (health === "ok" && (!best || instance.load < best.load)) best = instance;
     }
-    if ((!best || best.load >= GROW_AT) && this.instances.length < this.options.poolSize) return this.addInstance();
+    if ((!best || best.load >= GROW_AT) && this.instances.length < this.options.poolSize) {
+      if (best || !unsure) return this.addInstance();
+      this.recheck ??= setTimeout(() => {
+        this.recheck = undefined;
+        this.dispatch();
+      }, CONFIRM_MS);
+      return undefined;
+    }
     const chosen = best ?? fallback;
     return chosen && chosen.load < MAX_IN_FLIGHT ? chosen : undefined;
   }

@@ -89,10 +89,11 @@ class ChannelSource implements ByteSource {
 
   constructor(private readonly input: ChannelReader) {}
 
-  /** Makes `chunk` the next unread bytes, if any have arrived. */
+  /** Makes `chunk` the next unread bytes, if any have arrived. Each look is a heartbeat. */
   private fill(): boolean {
     if (this.chunk) return true;
     if (this.closed) return false;
+    Atomics.store(this.input.cells, HEARTBEAT, Date.now() | 0);
     this.bell = this.input.bell();
     const next = this.input.read();
     if (next === null) this.closed = true;
@@ -118,7 +119,6 @@ class ChannelSource implements ByteSource {
   }
 
   ready(): boolean {
-    Atomics.store(this.input.cells, HEARTBEAT, Date.now() | 0);
     return this.fill() || this.closed;
   }
 
