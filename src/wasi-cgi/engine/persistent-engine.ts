@@ -35,7 +35,7 @@ const STALL_MS = 50;
  * How much longer a stall must last, as seen from here, before it counts. A process (or VM) that
  * was paused as a whole finds every poll old when it resumes; its instances poll again at once.
  */
-const CONFIRM_MS = 10;
+const CONFIRM_MS = 50;
 /** Bytes of each shared ring between the main thread and an instance (a power of two). */
 const CHANNEL_BYTES = 1 << 20;
 /** An instance that dies this many times in a row without serving is a broken module. */
