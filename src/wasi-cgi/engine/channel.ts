@@ -13,6 +13,8 @@ export const BELL = 2;
 export const HEARTBEAT = 3;
 /** 1 while the reader sleeps on BELL: only then does a ring need the (costly) notify. */
 const WAITING = 4;
+/** Set by the writer while it has no CPU to spare: the reader should sleep rather than spin. */
+export const WRITER_BUSY = 5;
 const RECORD_HEADER = 8;
 const WRAP = 0xffffffff;
 
@@ -86,6 +88,11 @@ export class ChannelWriter extends Ring {
     if (this.readerSleeps()) Atomics.notify(this.cells, BELL);
   }
 
+  /** Tells the reader whether this side has CPU to spare for its spinning (see WRITER_BUSY). */
+  setBusy(busy: boolean): void {
+    Atomics.store(this.cells, WRITER_BUSY, busy ? 1 : 0);
+  }
+
   /** Whether the reader is asleep waiting for a ring (so not busy on the CPU). */
   readerSleeps(): boolean {
     return Atomics.load(this.cells, WAITING) !== 0;
@@ -117,6 +124,11 @@ export class ChannelReader extends Ring {
     if (!received) return undefined;
     this.expected = (this.expected + 1) >>> 0;
     return (received.message as PortMessage).payload;
+  }
+
+  /** Whether the writer has no CPU to spare for a spinning reader (see WRITER_BUSY). */
+  writerBusy(): boolean {
+    return Atomics.load(this.cells, WRITER_BUSY) !== 0;
   }
 
   /** The bell's value: pass it to a wait so that a ring after this read is not missed. */

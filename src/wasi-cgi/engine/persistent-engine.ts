@@ -7,6 +7,7 @@ import type { WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
 import { RequestTable } from "./request-table.js";
 import { spawnWorker } from "./spawn.js";
+import { ThreadLoad } from "./thread-load.js";
 import type { Engine, EngineOptions, Job, JobControl, JobOutcome } from "./types.js";
 
 /** Where a dispatched job runs. */
@@ -62,6 +63,7 @@ class Instance {
     options: EngineOptions,
     onFrame: (instance: Instance, kind: number, id: number, payload: Uint8Array) => void,
     onEvent: (instance: Instance, event: WorkerEvent) => void,
+    private readonly mainLoad: ThreadLoad,
   ) {
     const inbound = new MessageChannel();
     const outbound = new MessageChannel();
@@ -97,6 +99,7 @@ class Instance {
     while (!this.stopped) {
       const bell = this.output.bell();
       for (let chunk = this.output.read(); chunk; chunk = this.output.read()) this.reader.push(chunk);
+      this.input.setBusy(this.mainLoad.isBusy());
       await this.output.waitAsync(bell);
     }
   }
@@ -159,6 +162,7 @@ export class PersistentEngine implements Engine {
   private broken: string | undefined;
   private readonly first: Promise<void>;
   private readonly encoder = new RequestEncoder();
+  private readonly mainLoad = new ThreadLoad();
   private recheck: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: EngineOptions) {
@@ -211,6 +215,7 @@ export class PersistentEngine implements Engine {
       this.options,
       (inst, kind, id, payload) => this.onFrame(inst, kind, id, payload),
       (inst, event) => this.onEvent(inst, event),
+      this.mainLoad,
     );
     instance.worker.on("error", (error) => this.lose(instance, `the instance failed: ${error.message}`));
     instance.worker.on("exit", () => this.lose(instance, "the instance's worker stopped"));

@@ -125,8 +125,9 @@ class ChannelSource implements ByteSource {
   wait(timeoutMs: number): void {
     const start = performance.now();
     const end = start + timeoutMs;
-    // A request that follows soon is picked up without a wake-up; later ones ring the bell.
-    const spinUntil = start + Math.min(SPIN_MS, timeoutMs);
+    // A request that follows soon is picked up without a wake-up; later ones ring the bell. No
+    // spin while the main thread is busy: it would take the core that thread needs.
+    const spinUntil = this.input.writerBusy() ? start : start + Math.min(SPIN_MS, timeoutMs);
     while (performance.now() < spinUntil) if (Atomics.load(this.input.cells, BELL) !== this.bell) return;
     const left = end - performance.now();
     if (left <= 0) return;
