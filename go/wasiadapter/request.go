@@ -7,15 +7,18 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 var errShortRequest = errors.New("REQUEST payload shorter than its env block")
 
 // parseRequest builds the request from a REQUEST payload: u32 envLength, the
-// CGI meta-variables as NAME=value\0 repeated, then the body.
+// CGI meta-variables as NAME=value\0 repeated, then the body. The request's
+// strings and body share payload's memory: payload must not change after.
 func parseRequest(payload []byte) (*http.Request, error) {
 	if len(payload) < 4 {
 		return nil, errShortRequest
@@ -24,7 +27,11 @@ func parseRequest(payload []byte) (*http.Request, error) {
 	if envLen > uint64(len(payload)-4) {
 		return nil, errShortRequest
 	}
-	req, err := requestFromEnv(string(payload[4 : 4+envLen]))
+	var block string
+	if envLen > 0 {
+		block = unsafe.String(&payload[4], int(envLen))
+	}
+	req, err := requestFromEnv(block)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +75,8 @@ func requestFromEnv(block string) (*http.Request, error) {
 			if name == "HOST" {
 				e.host = v
 			} else {
-				r.Header.Add(strings.ReplaceAll(name, "_", "-"), v)
+				key := headerKey(name)
+				r.Header[key] = append(r.Header[key], v)
 			}
 			continue
 		}
@@ -154,6 +162,33 @@ func requestFromEnv(block string) (*http.Request, error) {
 	port, _ := strconv.Atoi(e.remotePort)
 	r.RemoteAddr = net.JoinHostPort(e.remoteAddr, strconv.Itoa(port))
 	return r, nil
+}
+
+// commonHeaders maps the CGI spelling of frequent request headers (USER_AGENT)
+// to their canonical key (User-Agent), so that they cost no allocation.
+var commonHeaders = func() map[string]string {
+	keys := []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
+		"Cookie", "Dnt", "If-Modified-Since", "If-None-Match", "Origin", "Pragma", "Priority",
+		"Referer", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest",
+		"Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Upgrade-Insecure-Requests",
+		"User-Agent", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"X-Real-Ip", "X-Requested-With",
+	}
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = k
+	}
+	return m
+}()
+
+// headerKey is the canonical header key of the name of an HTTP_ variable
+// (without the prefix), as http.Header.Add would make it.
+func headerKey(name string) string {
+	if key, ok := commonHeaders[name]; ok {
+		return key
+	}
+	return textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
 }
 
 // requestBody is the in-memory request body.

@@ -2,6 +2,7 @@ package wasiadapter
 
 import (
 	"net/http/cgi"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,5 +101,14 @@ func TestRequestFromEnvSkipsMalformedEntries(t *testing.T) {
 	}
 	if r.URL.Path != "/p" || r.Header.Get("X-A") != "1" || len(r.Header) != 1 {
 		t.Fatalf("got URL %q, header %v", r.URL, r.Header)
+	}
+}
+
+// Every shortcut in commonHeaders must be what canonicalization would give.
+func TestCommonHeadersAreCanonical(t *testing.T) {
+	for name, key := range commonHeaders {
+		if want := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-")); key != want {
+			t.Errorf("commonHeaders[%q] = %q, want %q", name, key, want)
+		}
 	}
 }
