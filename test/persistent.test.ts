@@ -1,10 +1,9 @@
 // Warm instances: what persistent mode adds on top of the shared handler suite.
-import { execFile } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { serve } from "../src/adapters/node/index.js";
-import { fixture, open, until } from "./support.js";
+import { fixture, open, runScript, until } from "./support.js";
 
 const get = (path: string) => new Request(`http://localhost${path}`);
 
@@ -198,11 +197,7 @@ describe("persistent mode", () => {
       console.log(JSON.stringify({ served: counts.length, instances: counts.filter((count) => count === "1").length }));
       await handler.close();
       clearInterval(keepAlive);`;
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("../", import.meta.url) }, (error, out) =>
-        error ? reject(error) : resolve(out),
-      ),
-    );
+    const stdout = await runScript(script);
     const { served, instances } = JSON.parse(stdout) as { served: number; instances: number };
     expect(served).toBeGreaterThan(100);
     // Each instance counts from 1.

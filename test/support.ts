@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
@@ -64,4 +65,13 @@ export async function until(check: () => boolean, timeoutMs = 5000): Promise<voi
     if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Runs an ES module script with node in the package's root (built code: `npm test` builds first); resolves with its stdout. */
+export function runScript(script: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("../", import.meta.url) }, (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
+  );
 }

@@ -1,11 +1,10 @@
 // What only the Node adapter does: serve(), trustProxy, and edge cases of Node's http objects.
-import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { handle, serve } from "../../src/adapters/node/index.js";
-import { fixture, open } from "../support.js";
+import { fixture, open, runScript } from "../support.js";
 import { httpSend } from "./drivers.js";
 
 const echo = open({ wasm: fixture("echo", "persistent"), mode: "persistent", poolSize: 1 });
@@ -178,11 +177,7 @@ describe("node adapter", () => {
           });
         });
       });`;
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("../../", import.meta.url) }, (error, out) =>
-        error ? reject(error) : resolve(out),
-      ),
-    );
+    const stdout = await runScript(script);
     expect(JSON.parse(stdout)).toEqual({ body: '{"message":"hello, cold"}', fetchLoaded: false });
   });
 });
