@@ -58,7 +58,12 @@ type cgiEnv struct {
 // of cgi.RequestFromMap, without the map: it reads the block once, and the
 // strings it keeps share the block's memory. The host sends each name once.
 func requestFromEnv(block string) (*http.Request, error) {
-	r := &http.Request{Header: make(http.Header, 8), Trailer: http.Header{}, Close: true}
+	// Every header value gets a one-element slice of one shared backing array
+	// (capacity-limited, so a handler's append copies instead of overwriting
+	// its neighbour): one allocation for all values instead of one each.
+	n := strings.Count(block, "\x00HTTP_") + 2 // the first entry and CONTENT_TYPE may need one more
+	values := make([]string, 0, n)
+	r := &http.Request{Header: make(http.Header, n), Trailer: http.Header{}, Close: true}
 	var e cgiEnv
 	for len(block) > 0 {
 		kv := block
@@ -76,7 +81,12 @@ func requestFromEnv(block string) (*http.Request, error) {
 				e.host = v
 			} else {
 				key := headerKey(name)
-				r.Header[key] = append(r.Header[key], v)
+				if old, seen := r.Header[key]; seen {
+					r.Header[key] = append(old, v)
+				} else {
+					values = append(values, v)
+					r.Header[key] = values[len(values)-1 : len(values) : len(values)]
+				}
 			}
 			continue
 		}
@@ -128,7 +138,8 @@ func requestFromEnv(block string) (*http.Request, error) {
 		r.ContentLength = n
 	}
 	if e.contentType != "" {
-		r.Header.Set("Content-Type", e.contentType)
+		values = append(values, e.contentType)
+		r.Header["Content-Type"] = values[len(values)-1 : len(values) : len(values)]
 	}
 
 	uri := e.requestURI
