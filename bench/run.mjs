@@ -32,11 +32,19 @@ function parseDuration(text) {
   return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
 }
 
-/** Runs wrk; returns req/s, p50 and p99 in ms, and non-2xx count. */
+/** The machine's CPU time so far (/proc/stat, in ticks): all of it, and what the hypervisor took. */
+function machineCpu() {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((sum, n) => sum + n, 0), steal: fields[7] };
+}
+
+/** Runs wrk; returns req/s, p50 and p99 in ms, non-2xx count, and the share of CPU time stolen meanwhile. */
 function wrk(port, { connections = CONCURRENCY, seconds = DURATION } = {}) {
+  const before = machineCpu();
   const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}${PATH}`], {
     encoding: "utf8",
   });
+  const after = machineCpu();
   const line = (label) => out.split("\n").find((l) => l.trim().startsWith(label)) ?? "";
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
   const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
@@ -47,6 +55,7 @@ function wrk(port, { connections = CONCURRENCY, seconds = DURATION } = {}) {
     p99: parseDuration(line("99%")),
     errors: Number(errors ?? 0),
     socketErrors: socketErrors ?? null,
+    steal: (after.steal - before.steal) / Math.max(1, after.total - before.total),
   };
 }
 
@@ -175,7 +184,11 @@ async function main() {
   await Promise.all(kinds.map((kind) => stop(running[kind].child)));
   const results = {};
   for (const kind of kinds) {
-    results[kind] = { c16: medianBy(rounds[kind].c16, (r) => r.rps), rounds: rounds[kind].c16.map((r) => Math.round(r.rps)) };
+    results[kind] = {
+      c16: medianBy(rounds[kind].c16, (r) => r.rps),
+      rounds: rounds[kind].c16.map((r) => Math.round(r.rps)),
+      steal: rounds[kind].c16.map((r) => r.steal),
+    };
     if (rounds[kind].c1.length) results[kind].c1 = medianBy(rounds[kind].c1, (r) => r.p50);
   }
 
@@ -202,7 +215,11 @@ async function main() {
     wrk: `wrk -t1 -c${CONCURRENCY} -d${DURATION}s`,
     rounds: ROUNDS,
     results,
-    ratios: { bOverA: b.rps / a.rps, bOverD: b.rps / d.rps },
+    ratios: {
+      bOverA: b.rps / a.rps,
+      bOverD: b.rps / d.rps,
+      bOverAPerRound: rounds.persistent.c16.map((r, i) => r.rps / rounds.js.c16[i].rps),
+    },
     addedP50AtC1Ms: results.persistent.c1.p50 - results.js.c1.p50,
     coldStartMs: { js: median(cold.js), persistent: median(cold.persistent), cgi: median(cold.cgi), samples: cold },
     addedColdStartMs: median(cold.persistent.map((ms, i) => ms - cold.js[i])),
@@ -216,9 +233,10 @@ async function main() {
 
 function report(s) {
   const { js, persistent, cgi, native } = s.results;
-  const row = (name, r) => `| ${name} | ${Math.round(r.c16.rps).toLocaleString("en")} | ${r.c16.p50.toFixed(2)} | ${r.c16.p99.toFixed(2)} | ${r.c16.errors} | ${r.rounds.map((n) => n.toLocaleString("en")).join(", ")} |`;
+  const row = (name, r) => `| ${name} | ${Math.round(r.c16.rps).toLocaleString("en")} | ${r.c16.p50.toFixed(2)} | ${r.c16.p99.toFixed(2)} | ${r.c16.errors} | ${r.rounds.map((n) => n.toLocaleString("en")).join(", ")} | ${r.steal.map(percent).join(", ")} |`;
   const mark = (ok) => (ok ? "met" : "**missed**");
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const percent = (share) => `${Math.round(share * 100)} %`;
   return `# Benchmark results
 
 ${s.date} · ${s.machine} · Node ${s.node} · ${s.go}
@@ -226,10 +244,12 @@ ${s.date} · ${s.machine} · Node ${s.node} · ${s.go}
 Load: \`${s.wrk} --latency\` on loopback against a Node \`http\` server (Go native: its own
 \`net/http\`), GET \`${PATH}\`, after a ${WARMUP} s warm-up run (2 s for cgi mode). All four servers
 stay up and ${s.rounds} rounds alternate between them; each row is the median round, and the
-last column lists every round. Produced by \`npm run bench\`.
+last column lists every round. "Stolen" is the share of the machine's CPU time the hypervisor
+took during each round (\`/proc/stat\`): a virtual machine whose neighbours are busy runs
+slower, and unevenly. Produced by \`npm run bench\`.
 
-| server | req/s | p50 ms | p99 ms | non-2xx | req/s per round |
-|---|---|---|---|---|---|
+| server | req/s | p50 ms | p99 ms | non-2xx | req/s per round | stolen per round |
+|---|---|---|---|---|---|---|
 ${row("(a) pure-JS handler", js)}
 ${row("(b) hello fixture, persistent mode", persistent)}
 ${row("(c) hello fixture, cgi mode (fresh instance per request)", cgi)}
@@ -238,6 +258,7 @@ ${row("(d) same Go handler, native net/http", native)}
 | measure | value | target | |
 |---|---|---|---|
 | b/a throughput | ${s.ratios.bOverA.toFixed(2)} | ≥ 0.50 | ${mark(s.ratios.bOverA >= 0.5)} |
+| b/a within each round | ${s.ratios.bOverAPerRound.map((r) => r.toFixed(2)).join(", ")} | (reported) | |
 | b/d throughput | ${s.ratios.bOverD.toFixed(2)} | (reported) | |
 | CPU per request (same rounds), main thread | (a) ${js.c16.cpuUs.main.toFixed(1)} µs, (b) ${persistent.c16.cpuUs.main.toFixed(1)} µs | (reported) | |
 | CPU per request, the server's other threads | (a) ${js.c16.cpuUs.others.toFixed(1)} µs, (b) ${persistent.c16.cpuUs.others.toFixed(1)} µs (the Go instance's worker, V8's helpers) | (reported) | |
