@@ -15,6 +15,8 @@ const C1_SECONDS = quick ? 2 : 4;
 const CONCURRENCY = 16;
 const WARMUP = quick ? 3 : 8;
 const PATH = "/api/hello?name=bench";
+/** A run in which the hypervisor took more CPU time than this, in any round, is flagged unreliable. */
+const MAX_STEAL = 0.1;
 
 function ensureWrk() {
   if (spawnSync("wrk", ["--version"]).error === undefined) return;
@@ -215,6 +217,7 @@ async function main() {
     wrk: `wrk -t1 -c${CONCURRENCY} -d${DURATION}s`,
     rounds: ROUNDS,
     results,
+    maxSteal: Math.max(...Object.values(results).flatMap((r) => r.steal)),
     ratios: {
       bOverA: b.rps / a.rps,
       bOverD: b.rps / d.rps,
@@ -234,13 +237,20 @@ async function main() {
 function report(s) {
   const { js, persistent, cgi, native } = s.results;
   const row = (name, r) => `| ${name} | ${Math.round(r.c16.rps).toLocaleString("en")} | ${r.c16.p50.toFixed(2)} | ${r.c16.p99.toFixed(2)} | ${r.c16.errors} | ${r.rounds.map((n) => n.toLocaleString("en")).join(", ")} | ${r.steal.map(percent).join(", ")} |`;
-  const mark = (ok) => (ok ? "met" : "**missed**");
+  const unreliable = s.maxSteal > MAX_STEAL;
+  const mark = (ok) => (ok ? "met" : "**missed**") + (unreliable ? " (unreliable run)" : "");
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   const percent = (share) => `${Math.round(share * 100)} %`;
   return `# Benchmark results
 
 ${s.date} · ${s.machine} · Node ${s.node} · ${s.go}
-
+${
+  unreliable
+    ? `\n**Unreliable run:** the hypervisor took up to ${percent(s.maxSteal)} of the machine's CPU time in a round
+(more than ${percent(MAX_STEAL)}). The servers slowed down unevenly, so neither the figures nor their ratios
+say much about the code; run again on a quieter machine.\n`
+    : ""
+}
 Load: \`${s.wrk} --latency\` on loopback against a Node \`http\` server (Go native: its own
 \`net/http\`), GET \`${PATH}\`, after a ${WARMUP} s warm-up run (2 s for cgi mode). All four servers
 stay up and ${s.rounds} rounds alternate between them; each row is the median round, and the
