@@ -61,7 +61,7 @@ func requestFromEnv(block string) (*http.Request, error) {
 	// Every header value gets a one-element slice of one shared backing array
 	// (capacity-limited, so a handler's append copies instead of overwriting
 	// its neighbour): one allocation for all values instead of one each.
-	n := strings.Count(block, "\x00HTTP_") + 2 // the first entry and CONTENT_TYPE may need one more
+	n := strings.Count(block, "\x00HTTP_") + 2 // +2: a first entry has no NUL before it; CONTENT_TYPE
 	values := make([]string, 0, n)
 	r := &http.Request{Header: make(http.Header, n), Trailer: http.Header{}, Close: true}
 	var e cgiEnv
