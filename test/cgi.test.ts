@@ -106,6 +106,14 @@ describe("CGI output", () => {
     expect(() => parseHead("X-A: a\rb")).toThrow(CgiOutputError);
   });
 
+  it("rejects header values no response can carry: control characters, characters above U+00FF", () => {
+    expect(() => parseHead("X-A: a\x01b")).toThrow(/invalid CGI header "X-A: a\\u0001b"/);
+    expect(() => parseHead("X-A: a\x7fb")).toThrow(CgiOutputError);
+    expect(() => parseHead("X-A: check ✓")).toThrow(CgiOutputError);
+    expect(() => parseHead("Status: 200 O\x02K")).toThrow(/invalid CGI Status header/);
+    expect(parseHead("X-A: a\tb caf\u00e9").headers).toEqual([["X-A", "a\tb caf\u00e9"]]);
+  });
+
   it("splits a head from a binary body across arbitrary chunk boundaries", () => {
     const body = new Uint8Array([0, 13, 10, 13, 10, 255, 1, 2]);
     const whole = new Uint8Array([...new TextEncoder().encode("Status: 201 Created\r\nX-A: 1\r\n\r\n"), ...body]);

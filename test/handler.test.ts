@@ -14,6 +14,31 @@ describe.each(["cgi", "persistent"] as const)("%s mode", (mode) => {
     return (await response.json()) as Echo;
   };
 
+  it("answers 500 when a responder throws, logged once, and serves the next request", async () => {
+    const hello = app("hello");
+    const failures: [number, string][] = [];
+    const url = "http://localhost/api/hello";
+    await new Promise<void>((resolve) => {
+      hello.serve({ method: "GET", url, headers: [] }, {
+        head() {
+          throw new Error("the platform refused the head");
+        },
+        data() {},
+        end() {},
+        fail(status, message) {
+          failures.push([status, message]);
+          resolve();
+        },
+      });
+    });
+    expect(failures).toEqual([[500, "wasi-adapter failed: the platform refused the head"]]);
+    expect(hello.log.errors.filter((e) => e.includes("the platform refused the head"))).toHaveLength(1);
+    const next = await hello.fetch(new Request(url));
+    expect(next.status).toBe(200);
+    await next.arrayBuffer();
+    await hello.close();
+  });
+
   it("answers hello JSON", async () => {
     const hello = app("hello");
     const response = await hello.fetch(new Request("http://localhost/api/hello?name=go"));

@@ -111,7 +111,11 @@ function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | nu
 
 /** Parses a header block (without its blank line) into status, headers and redirect. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE = /[\0\r\n]/;
+/**
+ * What no response can carry: control characters other than tab (Node refuses them) and
+ * characters above U+00FF (Node and Web Headers refuse them: header values are bytes).
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function parseHead(text: string): CgiHead {
   const headers: HeaderPairs = [];
@@ -131,6 +135,7 @@ export function parseHead(text: string): CgiHead {
       if (!match) throw new CgiOutputError(`malformed CGI Status header ${JSON.stringify(value)}`);
       status = Number(match[1]);
       statusText = match[2] ?? "";
+      if (BAD_VALUE.test(statusText)) throw new CgiOutputError(`invalid CGI Status header ${JSON.stringify(value.slice(0, 80))}`);
       continue;
     }
     if (lower === "location") location = value;

@@ -202,7 +202,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
           if (this.responder.data(bodyBytes, this.resumer) === false) this.blocked = true;
         }
       } catch (error) {
-        return this.badOutput(error);
+        return this.failed(error);
       }
       this.owed += chunk.length;
       if (!this.blocked) this.creditOwed();
@@ -211,16 +211,14 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     onEnd(outcome: JobOutcome, stderr: string): void {
       if (outcome.kind === "complete") {
         if (stderr) logger.stderr(stderr);
-        if (this.state === "waiting") {
-          try {
-            this.answer(this.parser.finish());
-          } catch (error) {
-            return this.badOutput(error, stderr);
+        try {
+          if (this.state === "waiting") this.answer(this.parser.finish());
+          if (this.state === "streaming") {
+            this.state = "done";
+            this.responder.end();
           }
-        }
-        if (this.state === "streaming") {
-          this.state = "done";
-          this.responder.end();
+        } catch (error) {
+          this.failed(error, stderr);
         }
         return;
       }
@@ -264,10 +262,18 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       run(this.active, this.exchange, target, null, responder, this.redirects + 1);
     }
 
-    private badOutput(error: unknown, stderr = ""): void {
-      if (!(error instanceof CgiOutputError)) throw error;
+    /**
+     * Bad CGI output answers 502. Anything else thrown here came from a responder, i.e. from
+     * the platform's side: it answers 500, and it must not reach the engine, whose reader
+     * serves every other request of the instance.
+     */
+    private failed(error: unknown, stderr = ""): void {
+      if (this.state === "done") return;
       this.state = "done";
-      fail(this.request, this.responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
+      if (error instanceof CgiOutputError) {
+        return fail(this.request, this.responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
+      }
+      fail(this.request, this.responder, 500, `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`, stderr);
     }
   }
 

@@ -207,6 +207,20 @@ describe.each(allDrivers().map((driver) => [driver.name, driver] as [string, Dri
     expect(exited.text()).toMatch(/exit/);
   });
 
+  it("answers 502 for a header value no response can carry, logged once, and goes on serving", async () => {
+    for (const [value, shown] of [["%01", "\\u0001"], ["%E2%9C%93", "✓"]]) {
+      const logged = apps.headers.log.errors.length;
+      const response = await send(apps.headers, { path: `/api/headers?value=${value}` });
+      expect(response.status).toBe(502);
+      expect(response.text()).toContain(`the Go program wrote a bad CGI response: invalid CGI header "X-Value: ${shown}"`);
+      expect(apps.headers.log.errors.slice(logged)).toHaveLength(1);
+      expect(apps.headers.log.errors.at(-1)).toMatch(/^wasi-adapter: 502 GET \/api\/headers: the Go program wrote a bad CGI response/);
+    }
+    const next = await send(apps.headers, { path: "/api/headers?value=fine" });
+    expect(next.status).toBe(201);
+    expect(header(next, "x-value")).toBe("fine");
+  });
+
   it("answers 504 when the Go handler runs out of time", async () => {
     await warm(apps.sleep, "/api/sleep?ms=1");
     const response = await send(apps.sleep, { path: "/api/sleep?ms=3000" });
