@@ -236,11 +236,11 @@ async function main() {
 
 function report(s) {
   const { js, persistent, cgi, native } = s.results;
+  const percent = (share) => `${Math.round(share * 100)} %`;
   const row = (name, r) => `| ${name} | ${Math.round(r.c16.rps).toLocaleString("en")} | ${r.c16.p50.toFixed(2)} | ${r.c16.p99.toFixed(2)} | ${r.c16.errors} | ${r.rounds.map((n) => n.toLocaleString("en")).join(", ")} | ${r.steal.map(percent).join(", ")} |`;
   const unreliable = s.maxSteal > MAX_STEAL;
   const mark = (ok) => (ok ? "met" : "**missed**") + (unreliable ? " (unreliable run)" : "");
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  const percent = (share) => `${Math.round(share * 100)} %`;
   return `# Benchmark results
 
 ${s.date} · ${s.machine} · Node ${s.node} · ${s.go}

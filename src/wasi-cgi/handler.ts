@@ -113,6 +113,11 @@ function describeModuleError(error: unknown): string {
   return `the WebAssembly module could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/** The message of a 500: something on our side, not Go's, threw. */
+function internalFailure(error: unknown): string {
+  return `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`;
+}
+
 function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   const end = url.indexOf("?", start);
@@ -268,12 +273,11 @@ export function createHandler(options: HandlerOptions): WasiHandler {
      * serves every other request of the instance.
      */
     private failed(error: unknown, stderr = ""): void {
-      if (this.state === "done") return;
       this.state = "done";
       if (error instanceof CgiOutputError) {
         return fail(this.request, this.responder, 502, `the Go program wrote a bad CGI response: ${error.message}`, stderr);
       }
-      fail(this.request, this.responder, 500, `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`, stderr);
+      fail(this.request, this.responder, 500, internalFailure(error), stderr);
     }
   }
 
@@ -283,7 +287,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
 
   function serve(request: ServeRequest, responder: Responder): Cancel {
     const exchange: Exchange = { cancelled: false };
-    const unexpected = (error: unknown) => fail(request, responder, 500, `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`);
+    const unexpected = (error: unknown) => fail(request, responder, 500, internalFailure(error));
     const cancel = () => {
       if (exchange.cancelled) return;
       exchange.cancelled = true;
