@@ -216,6 +216,9 @@ describe.each(["cgi", "persistent"] as const)("%s mode", (mode) => {
 
   it("answers 504 for an endless loop, and serves requests meanwhile and afterwards", async () => {
     const loop = app("loop", { timeoutMs: 1500, poolSize: 2 });
+    // Served first: until the instance has polled for requests, it counts as starting and takes
+    // them, so "meanwhile" could follow the spinning request onto it.
+    expect(await (await loop.fetch(new Request("http://localhost/api/loop"))).text()).toBe("not spinning");
     const stuck = loop.fetch(new Request("http://localhost/api/loop?spin=1"));
     await new Promise((r) => setTimeout(r, 200));
     const meanwhile = await loop.fetch(new Request("http://localhost/api/loop"));

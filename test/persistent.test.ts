@@ -131,6 +131,15 @@ describe("persistent mode", () => {
     expect((await stuck).status).toBe(504);
   });
 
+  it("sends the requests that come while the first instance starts to it, not to a second one", async () => {
+    const app = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 2 });
+    const first = app.fetch(get("/api/sleep?ms=0"));
+    await new Promise((r) => setTimeout(r, 5));
+    const rest = Array.from({ length: 4 }, () => app.fetch(get("/api/sleep?ms=0")));
+    const served = await Promise.all([first, ...rest].map(async (response) => (await response).headers.get("x-served")));
+    expect(served.sort()).toEqual(["1", "2", "3", "4", "5"]);
+  });
+
   it("keeps sending work to an instance that sleeps or keeps reading requests", async () => {
     const app = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 2 });
     await app.ready();

@@ -37,6 +37,8 @@ const STALL_MS = 50;
  * was paused as a whole finds every poll old when it resumes; its instances poll again at once.
  */
 const CONFIRM_MS = 50;
+/** The heartbeat cell's value until the instance first polls its input. */
+const NEVER_POLLED = 0;
 /** Bytes of each shared ring between the main thread and an instance (a power of two). */
 const CHANNEL_BYTES = 1 << 20;
 /** An instance that dies this many times in a row without serving is a broken module. */
@@ -119,12 +121,14 @@ class Instance {
    * wasm has one thread and no preemption); "unsure" until then. Also "busy" while a cancelled
    * request has not ended (the instance may be stuck and about to be replaced). An asleep
    * instance is "ok" even when its last poll is old: it has requests in flight that wait (on a
-   * timer, or for their END to be read here), not a busy CPU.
+   * timer, or for their END to be read here), not a busy CPU. So is one that has not polled yet:
+   * it is starting, and another instance would start no sooner.
    */
   health(now: number): Health {
     if (this.abandoned.size > 0) return "busy";
     if (this.requests.size === 0 || this.input.readerSleeps()) return "ok";
     const beat = Atomics.load(this.input.cells, HEARTBEAT);
+    if (beat === NEVER_POLLED) return "ok";
     if (((now - beat) | 0) < STALL_MS) return "ok";
     if (beat !== this.staleBeat) {
       this.staleBeat = beat;
