@@ -4,6 +4,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { handle, serve } from "../../src/adapters/node/index.js";
+import type { Responder, ServeRequest, WasiHandler } from "../../src/index.js";
 import { fixture, open, runScript } from "../support.js";
 import { httpSend } from "./drivers.js";
 
@@ -94,6 +95,60 @@ describe("node adapter", () => {
     const reply = await raw(port, `POST /api/echo HTTP/1.1\r\nHost: h.test\r\nContent-Length: 100000\r\n\r\n${"x".repeat(1000)}`);
     expect(reply).toMatch(/^HTTP\/1\.1 413/);
     expect(reply.toLowerCase()).toContain("connection: close");
+  });
+
+  it("frames each kind of answer as Node would: a length, none for 204/304 and HEAD, chunks when streamed", async () => {
+    const status = open({ wasm: fixture("status", "persistent"), mode: "persistent", poolSize: 1 });
+    const port = await listen(handle(status));
+    const get = (target: string, method = "GET") => raw(port, `${method} ${target} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n`);
+    const whole = (await get("/?code=201")).toLowerCase();
+    expect(whole).toMatch(/^http\/1\.1 201 created\r\n/);
+    expect(whole).toContain("\r\ncontent-length: 10\r\n");
+    expect(whole).not.toContain("transfer-encoding");
+    expect(whole.endsWith("\r\n\r\nstatus 201")).toBe(true);
+    for (const code of [204, 304]) {
+      const empty = (await get(`/?code=${code}`)).toLowerCase();
+      expect(empty).toMatch(new RegExp(`^http/1\\.1 ${code} `));
+      expect(empty).not.toContain("content-length");
+      expect(empty).not.toContain("transfer-encoding");
+      expect(empty.endsWith("\r\n\r\n")).toBe(true);
+    }
+    const head = (await get("/?code=200", "HEAD")).toLowerCase();
+    expect(head).toContain("content-type: text/plain; charset=utf-8");
+    expect(head).not.toContain("transfer-encoding");
+    expect(head.endsWith("\r\n\r\n")).toBe(true);
+    await status.close();
+    const sse = open({ wasm: fixture("sse", "persistent"), mode: "persistent", poolSize: 1 });
+    const ssePort = await listen(handle(sse));
+    const streamed = (await raw(ssePort, "GET /?n=2&ms=20 HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n")).toLowerCase();
+    expect(streamed).toContain("transfer-encoding: chunked");
+    expect(streamed).not.toContain("content-length");
+    expect(streamed).toContain("data: 1\n\n");
+    expect(streamed).toContain("data: 2\n\n");
+    await sse.close();
+  });
+
+  it("answers 502 when Node refuses the head Go sent, whole or streamed", async () => {
+    const fake = (streamed: boolean) =>
+      ({
+        serve(_request: ServeRequest, responder: Responder) {
+          responder.head(200, "", [["x-good", "1"], ["bad name", "x"]]);
+          responder.data(Buffer.from("body"), () => {});
+          if (streamed) setTimeout(() => responder.end(), 20);
+          else responder.end();
+          return () => {};
+        },
+        fetch: () => Promise.reject(new Error("unused")),
+        ready: () => Promise.resolve(),
+        close: () => Promise.resolve(),
+      }) satisfies WasiHandler;
+    for (const streamed of [false, true]) {
+      const port = await listen(handle(fake(streamed)));
+      const reply = await raw(port, "GET / HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n");
+      expect(reply).toMatch(/^HTTP\/1\.1 502 /);
+      expect(reply).toContain("the Go handler's response cannot be sent");
+      expect(reply.toLowerCase()).not.toContain("x-good");
+    }
   });
 
   it("keeps the connection alive across requests", async () => {

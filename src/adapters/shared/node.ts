@@ -127,23 +127,39 @@ export function sendText(res: ServerResponse, status: number, message: string, c
   res.end(body);
 }
 
+/** Responders whose head waits for body bytes, and those with bytes to write: each list is served once per turn. */
+const headsDue: NodeResponder[] = [];
+const writesDue: NodeResponder[] = [];
+
+function flushHeadsDue(): void {
+  for (const responder of headsDue.splice(0)) responder.flushHead();
+}
+
+function writeAllDue(): void {
+  for (const responder of writesDue.splice(0)) responder.writePending();
+}
+
 /**
- * A Responder writing to a ServerResponse. Status and headers are set at `head` (repeats as
- * several lines, so every Set-Cookie arrives) and go out with the first body bytes; a head with
- * no bytes soon after (an event stream waiting for its first event) is flushed on its own.
- * `data` returns false when the socket is full. A failure before anything went out becomes a
- * text answer; after that, the socket is destroyed so the client sees a broken response rather
- * than a short one. When the core did not read the request body to its end (it refused it), the
- * answer closes the connection instead of waiting for the rest. `done` resolves when the
- * exchange is over or the client went away; a client that goes away first calls `cancel`.
+ * A Responder writing to a ServerResponse. The head is kept at `head` and goes out with the
+ * first body bytes; a head with no bytes by the next event-loop turn (an event stream waiting
+ * for its first event) is flushed on its own. A response that ends in the turn its bytes arrived
+ * goes out in one write, with its length, and with its head as `writeHead`'s list (repeats as
+ * several lines, so every Set-Cookie arrives). `data` returns false when the socket is full. A
+ * failure before anything went out becomes a text answer; after that, the socket is destroyed so
+ * the client sees a broken response rather than a short one. When the core did not read the
+ * request body to its end (it refused it), the answer closes the connection instead of waiting
+ * for the rest. `done` resolves when the exchange is over or the client went away; a client that
+ * goes away first calls `cancel`.
  */
 class NodeResponder implements Responder {
   readonly done: Promise<void>;
   cancel: (() => void) | undefined;
   private finish!: () => void;
-  private wrote = false;
+  private status = 200;
+  private statusText = "";
+  /** The head not yet sent, as a flat name, value list; undefined once sent (or before `head`). */
+  private headers: string[] | undefined;
   private pending: Uint8Array[] = [];
-  private flushSoon: (() => void) | undefined;
   private awaitingDrain = false;
 
   private readonly onClose = () => {
@@ -167,36 +183,76 @@ class NodeResponder implements Responder {
   }
 
   head(status: number, statusText: string, pairs: HeaderPairs): void {
-    const { req, res } = this;
-    if (res.destroyed) return;
+    if (this.res.destroyed) return;
+    const headers: string[] = [];
+    for (const [name, value] of pairs) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, value);
+    if (!this.req.complete) headers.push("connection", "close");
+    this.status = status;
+    this.statusText = statusText;
+    this.headers = headers;
+    if (headsDue.push(this) === 1) setImmediate(flushHeadsDue);
+  }
+
+  /** Sends a head that no bytes followed within a turn. */
+  flushHead(): void {
+    const { res } = this;
+    if (this.headers && !res.writableEnded && !res.destroyed && this.applyHead()) res.flushHeaders();
+  }
+
+  /**
+   * Hands the head to the response for Node to send with what follows (chunked, or the
+   * length Node works out at `end`). False when it cannot be sent: the answer is a 502 instead.
+   */
+  private applyHead(): boolean {
+    const { res, headers } = this;
+    if (!headers) return true;
+    this.headers = undefined;
     try {
-      res.statusCode = status;
-      if (statusText) res.statusMessage = statusText;
-      const grouped = new Map<string, { name: string; values: string[] }>();
-      for (const [name, value] of pairs) {
-        const key = name.toLowerCase();
-        if (HOP_BY_HOP.has(key)) continue;
-        const entry = grouped.get(key);
-        if (entry) entry.values.push(value);
-        else grouped.set(key, { name, values: [value] });
+      res.statusCode = this.status;
+      if (this.statusText) res.statusMessage = this.statusText;
+      const seen = new Set<string>();
+      for (let i = 0; i < headers.length; i += 2) {
+        const key = headers[i]!.toLowerCase();
+        if (seen.has(key)) res.appendHeader(headers[i]!, headers[i + 1]!);
+        else {
+          seen.add(key);
+          res.setHeader(headers[i]!, headers[i + 1]!);
+        }
       }
-      for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? values[0]! : values);
-      if (!req.complete) res.setHeader("connection", "close");
     } catch (error) {
-      sendText(res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !req.complete);
-      return;
+      this.cannotSend(error);
+      return false;
     }
-    setImmediate(() => {
-      if (!this.wrote && !res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
-    });
+    return true;
+  }
+
+  /** Sends the head with the whole body's length and the body after it. */
+  private sendWhole(body: Uint8Array): void {
+    const { res } = this;
+    const headers = this.headers!;
+    this.headers = undefined;
+    const list: string[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i]!.toLowerCase() !== "content-length") list.push(headers[i]!, headers[i + 1]!);
+    }
+    list.push("content-length", String(body.length));
+    try {
+      if (this.statusText) res.writeHead(this.status, this.statusText, list);
+      else res.writeHead(this.status, list);
+    } catch (error) {
+      return this.cannotSend(error);
+    }
+    res.end(body);
+  }
+
+  private cannotSend(error: unknown): void {
+    sendText(this.res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !this.req.complete);
   }
 
   data(chunk: Uint8Array, resume: () => void): boolean | void {
     const { res } = this;
     if (res.destroyed || res.writableEnded) return;
-    this.wrote = true;
-    this.pending.push(chunk);
-    if (this.pending.length === 1) queueMicrotask((this.flushSoon ??= () => this.writePending()));
+    if (this.pending.push(chunk) === 1 && writesDue.push(this) === 1) queueMicrotask(writeAllDue);
     if (!res.writableNeedDrain) return true;
     if (!this.awaitingDrain) {
       this.awaitingDrain = true;
@@ -211,29 +267,27 @@ class NodeResponder implements Responder {
   end(): void {
     const { res } = this;
     if (!res.destroyed && !res.writableEnded) {
-      // A response that ended in the same turn as its bytes arrived goes out in one write,
-      // with its length, instead of as chunks.
-      if (!res.headersSent && this.pending.length > 0) {
+      if (this.headers && this.pending.length > 0) {
         const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
         this.pending = [];
-        res.setHeader("content-length", body.length);
-        res.end(body);
+        this.sendWhole(body);
       } else {
         this.writePending();
-        res.end();
+        if (!res.writableEnded && this.applyHead()) res.end();
       }
     }
     this.settle();
   }
 
   fail(status: number, message: string): void {
+    this.headers = undefined;
     if (!this.res.writableEnded) sendText(this.res, status, message, !this.req.complete);
     this.settle();
   }
 
-  private writePending(): void {
+  writePending(): void {
     const { res } = this;
-    if (res.destroyed || res.writableEnded) return;
+    if (this.pending.length === 0 || res.destroyed || res.writableEnded || !this.applyHead()) return;
     for (const chunk of this.pending) res.write(chunk);
     this.pending = [];
   }
