@@ -17,14 +17,13 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 )
 
 // Serve serves HTTP requests with h, or with http.DefaultServeMux if h is nil.
 //
 // If the host runs the instance in persistent mode, Serve reads request frames
-// from os.Stdin until it reaches end of file, handling each request in its own
-// goroutine, waits for the requests in flight, and returns. Otherwise it serves
+// from os.Stdin until it reaches end of file, handling the requests
+// concurrently, waits for the requests in flight, and returns. Otherwise it serves
 // the one CGI request in the environment (as net/http/cgi.Serve would), with
 // the body on os.Stdin and the response on os.Stdout. Errors are printed to
 // os.Stderr.
@@ -56,8 +55,9 @@ const (
 )
 
 // serveFrames runs the persistent-mode loop: it reads frames from r until end
-// of file, serves every REQUEST with h in its own goroutine and writes the
-// response frames to w. After end of file it waits for the requests in flight,
+// of file, serves the REQUESTs with h on worker goroutines (a request starts
+// once those before it have returned or blocked) and writes the response
+// frames to w. After end of file it waits for the requests in flight,
 // flushes their output and returns. The error reports a truncated or unreadable
 // input stream or a failed write to w.
 func serveFrames(r io.Reader, w io.Writer, h http.Handler) error {
@@ -72,8 +72,16 @@ type server struct {
 	mu       sync.Mutex
 	inflight map[uint32]*inflightRequest
 	wg       sync.WaitGroup // requests in flight
-	work     chan job       // hands requests to idle workers
-	idle     atomic.Int32   // idle workers
+
+	queueMu sync.Mutex
+	queue   []job     // requests no worker has taken yet, oldest first
+	wake    sync.Cond // signals one idle worker
+	idle    int       // workers waiting on wake
+	// helperDue is set while a worker has been woken or started to take the
+	// queue and has not run yet: then every queued request will be taken
+	// even if each running handler blocks.
+	helperDue bool
+	stopping  bool
 }
 
 type inflightRequest struct {
@@ -95,13 +103,14 @@ func newServer(w io.Writer, h http.Handler, errLog io.Writer) *server {
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	return &server{
+	s := &server{
 		handler:  h,
 		out:      newFrameWriter(w),
 		errLog:   errLog,
 		inflight: make(map[uint32]*inflightRequest),
-		work:     make(chan job),
 	}
+	s.wake.L = &s.queueMu
+	return s
 }
 
 func (s *server) logf(format string, args ...any) {
@@ -168,7 +177,10 @@ func (s *server) run(r io.Reader) error {
 
 	// No more requests: let the ones in flight finish, then flush.
 	s.wg.Wait()
-	close(s.work)
+	s.queueMu.Lock()
+	s.stopping = true
+	s.queueMu.Unlock()
+	s.wake.Broadcast()
 	writeErr := s.out.close()
 	if readErr != nil {
 		return readErr
@@ -177,8 +189,7 @@ func (s *server) run(r io.Reader) error {
 }
 
 // start registers request id (so that a CANCEL frame read right after it
-// finds it) and serves it in its own goroutine: an idle worker goroutine if
-// one is waiting, a new one otherwise.
+// finds it) and queues it for a worker goroutine.
 func (s *server) start(id uint32, payload []byte) {
 	ctx, cancel := context.WithCancel(context.Background())
 	j := job{ctx: ctx, id: id, ir: &inflightRequest{cancel: cancel}, payload: payload}
@@ -191,30 +202,54 @@ func (s *server) start(id uint32, payload []byte) {
 	}
 
 	s.wg.Add(1)
-	select {
-	case s.work <- j:
-	default:
-		go s.worker(j)
+	s.queueMu.Lock()
+	s.queue = append(s.queue, j)
+	s.ensureHelperLocked()
+	s.queueMu.Unlock()
+}
+
+// ensureHelperLocked makes sure that a worker that is not serving a request
+// yet will take the queue: an idle one woken, else a new one. A worker that
+// ends a request takes the next one itself, so a burst of requests whose
+// handlers do not block is served by one goroutine, without a switch per
+// request; the helper runs only once a handler blocks or the burst is done.
+func (s *server) ensureHelperLocked() {
+	if len(s.queue) == 0 || s.helperDue {
+		return
+	}
+	s.helperDue = true
+	if s.idle > 0 {
+		s.wake.Signal()
+	} else {
+		go s.worker()
 	}
 }
 
-// worker serves j, then waits for more requests unless enough workers are
-// idle already. Reusing goroutines (as net/http does for the requests of one
-// connection) saves growing a fresh stack for every request.
-func (s *server) worker(j job) {
+// worker serves queued requests until the queue is empty, then waits for
+// more unless enough workers are waiting already. Reusing goroutines (as
+// net/http does for the requests of one connection) saves growing a fresh
+// stack for every request.
+func (s *server) worker() {
+	s.queueMu.Lock()
+	s.helperDue = false
 	for {
+		for len(s.queue) == 0 {
+			if s.stopping || s.idle >= maxIdleWorkers {
+				s.queueMu.Unlock()
+				return
+			}
+			s.idle++
+			s.wake.Wait()
+			s.idle--
+			s.helperDue = false
+		}
+		j := s.queue[0]
+		s.queue[0] = job{} // the queue keeps no request alive
+		s.queue = s.queue[1:]
+		s.ensureHelperLocked()
+		s.queueMu.Unlock()
 		s.serveRequest(j)
-		j = job{} // do not keep the request alive while idle
-		if s.idle.Add(1) > maxIdleWorkers {
-			s.idle.Add(-1)
-			return
-		}
-		var ok bool
-		j, ok = <-s.work
-		s.idle.Add(-1)
-		if !ok {
-			return
-		}
+		s.queueMu.Lock()
 	}
 }
 

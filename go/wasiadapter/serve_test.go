@@ -621,6 +621,44 @@ func TestConcurrentInterleaved(t *testing.T) {
 	}
 }
 
+// Requests that arrive together are served by as few goroutines as possible,
+// but one whose handler blocks must not hold back those behind it.
+func TestBlockedHandlerDoesNotHoldBackTheBurst(t *testing.T) {
+	release := make(chan struct{})
+	hs := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/wait":
+			select {
+			case <-release:
+				io.WriteString(w, "released")
+			case <-time.After(5 * time.Second):
+				io.WriteString(w, "never released")
+			}
+		case "/release":
+			close(release)
+			io.WriteString(w, "done")
+		default:
+			io.WriteString(w, "quick")
+		}
+	}))
+	var b []byte
+	b = appendFrame(b, kindRequest, 1, requestPayload(getEnv("/wait"), ""))
+	for id := uint32(2); id < 10; id++ {
+		b = appendFrame(b, kindRequest, id, requestPayload(getEnv("/quick"), ""))
+	}
+	b = appendFrame(b, kindRequest, 10, requestPayload(getEnv("/release"), ""))
+	hs.in.Write(b)
+	data, _ := hs.collect(10)
+	if body := parseCGI(t, data[1]).body; body != "released" {
+		t.Fatalf("the blocked request answered %q, want %q", body, "released")
+	}
+	for id := uint32(2); id < 10; id++ {
+		if body := parseCGI(t, data[id]).body; body != "quick" {
+			t.Errorf("request %d answered %q", id, body)
+		}
+	}
+}
+
 func TestInformationalAndSuperfluousWriteHeader(t *testing.T) {
 	hs := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
