@@ -101,9 +101,24 @@ export class ChannelWriter extends Ring {
 
 export class ChannelReader extends Ring {
   private expected = 0;
+  /** Where the ring's read position goes once the message `peek` returned is released. */
+  private releaseAt: number | undefined;
 
   /** The next message (a copy), `null` once the writer closed, or undefined when none is there. */
   read(): Uint8Array | null | undefined {
+    const message = this.peek();
+    if (!message) return message;
+    const copy = this.releaseAt === undefined ? message : message.slice();
+    this.release();
+    return copy;
+  }
+
+  /**
+   * The next message without copying it (a view into the ring when it came that way): valid
+   * until `release()`, and the same message until then. `null` once the writer closed, or
+   * undefined when none is there.
+   */
+  peek(): Uint8Array | null | undefined {
     let read = Atomics.load(this.cells, READ) >>> 0;
     const written = Atomics.load(this.cells, WRITE) >>> 0;
     while (read !== written) {
@@ -115,15 +130,22 @@ export class ChannelReader extends Ring {
         continue;
       }
       if (this.view.getUint32(at, true) !== this.expected) break;
-      const payload = this.data.slice(at + RECORD_HEADER, at + RECORD_HEADER + length);
-      Atomics.store(this.cells, READ, (read + RECORD_HEADER + align8(length)) | 0);
-      this.expected = (this.expected + 1) >>> 0;
-      return payload;
+      this.releaseAt = (read + RECORD_HEADER + align8(length)) | 0;
+      return this.data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length);
     }
+    this.releaseAt = undefined;
     const received = receiveMessageOnPort(this.ends.port);
     if (!received) return undefined;
     this.expected = (this.expected + 1) >>> 0;
     return (received.message as PortMessage).payload;
+  }
+
+  /** Done with the message `peek` returned: the writer may reuse its room in the ring. */
+  release(): void {
+    if (this.releaseAt === undefined) return;
+    Atomics.store(this.cells, READ, this.releaseAt);
+    this.releaseAt = undefined;
+    this.expected = (this.expected + 1) >>> 0;
   }
 
   /** Whether the writer has no CPU to spare for a spinning reader (see WRITER_BUSY). */

@@ -80,7 +80,10 @@ function runCgi(): void {
   post({ type: "ready" });
 }
 
-/** stdin of a persistent instance: request frames arriving on the input channel. */
+/**
+ * stdin of a persistent instance: request frames arriving on the input channel, copied from the
+ * ring straight into Go's memory.
+ */
 class ChannelSource implements ByteSource {
   private chunk: Uint8Array | undefined;
   private offset = 0;
@@ -95,7 +98,7 @@ class ChannelSource implements ByteSource {
     if (this.closed) return false;
     Atomics.store(this.input.cells, HEARTBEAT, Date.now() | 0);
     this.bell = this.input.bell();
-    const next = this.input.read();
+    const next = this.input.peek();
     if (next === null) this.closed = true;
     else if (next !== undefined) {
       this.chunk = next;
@@ -112,7 +115,10 @@ class ChannelSource implements ByteSource {
       into.set(chunk.subarray(this.offset, this.offset + take), n);
       n += take;
       this.offset += take;
-      if (this.offset === chunk.length) this.chunk = undefined;
+      if (this.offset === chunk.length) {
+        this.chunk = undefined;
+        this.input.release();
+      }
     }
     if (n > 0 || into.length === 0) return n;
     return this.closed ? 0 : -1;
