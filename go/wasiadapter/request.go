@@ -152,27 +152,80 @@ func requestFromEnv(block string) (*http.Request, error) {
 	if e.https == "on" || e.https == "ON" || e.https == "1" {
 		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
 	}
-	if r.Host != "" {
-		scheme := "http://"
-		if r.TLS != nil {
-			scheme = "https://"
-		}
-		raw := scheme + r.Host + uri
-		u, err := url.Parse(raw)
-		if err != nil {
-			return nil, errors.New("cgi: failed to parse host and REQUEST_URI into a URL: " + raw)
-		}
-		r.URL = u
-	} else {
+	u, err := requestURL(r.Host, uri, r.TLS != nil)
+	if err != nil {
+		return nil, err
+	}
+	r.URL = u
+	r.RemoteAddr = net.JoinHostPort(e.remoteAddr, remotePort(e.remotePort))
+	return r, nil
+}
+
+// requestURL is url.Parse of scheme://host + uri (of uri alone without a
+// host), as cgi.RequestFromMap builds it. A plain host (name or IPv4 address,
+// optional port) before a path is not parsed: it is what url.Parse would
+// keep, and only the path and query are parsed.
+func requestURL(host, uri string, https bool) (*url.URL, error) {
+	if host == "" {
 		u, err := url.Parse(uri)
 		if err != nil {
 			return nil, errors.New("cgi: failed to parse REQUEST_URI into a URL: " + uri)
 		}
-		r.URL = u
+		return u, nil
 	}
-	port, _ := strconv.Atoi(e.remotePort)
-	r.RemoteAddr = net.JoinHostPort(e.remoteAddr, strconv.Itoa(port))
-	return r, nil
+	scheme := "http"
+	if https {
+		scheme = "https"
+	}
+	if plainHost(host) && strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") {
+		if u, err := url.Parse(uri); err == nil {
+			u.Scheme, u.Host = scheme, host
+			return u, nil
+		}
+	}
+	raw := scheme + "://" + host + uri
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("cgi: failed to parse host and REQUEST_URI into a URL: " + raw)
+	}
+	return u, nil
+}
+
+// plainHost reports whether host is letters, digits, '-' and '.', then
+// optionally ':' and a port of digits.
+func plainHost(host string) bool {
+	name, port, hasPort := strings.Cut(host, ":")
+	if name == "" || (hasPort && port == "") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// remotePort is REMOTE_PORT as cgi.RequestFromMap puts it in RemoteAddr: the
+// number it parses to, 0 if it does not.
+func remotePort(v string) string {
+	if len(v) > 0 && len(v) < 6 && (v[0] != '0' || len(v) == 1) {
+		digits := true
+		for i := 0; i < len(v); i++ {
+			digits = digits && '0' <= v[i] && v[i] <= '9'
+		}
+		if digits {
+			return v
+		}
+	}
+	port, _ := strconv.Atoi(v)
+	return strconv.Itoa(port)
 }
 
 // commonHeaders maps the CGI spelling of frequent request headers (USER_AGENT)

@@ -60,6 +60,22 @@ func TestRequestFromEnvMatchesRequestFromMap(t *testing.T) {
 		"bad uri":              with(map[string]string{"HTTP_HOST": "<unset>", "REQUEST_URI": "%zz"}),
 		"value with =":         with(map[string]string{"HTTP_COOKIE": "a=b; c=d"}),
 		"empty header value":   with(map[string]string{"HTTP_X_EMPTY": ""}),
+		"host with port":       with(map[string]string{"HTTP_HOST": "Example.COM:8080"}),
+		"ipv6 host":            with(map[string]string{"HTTP_HOST": "[::1]:3000"}),
+		"host with empty port": with(map[string]string{"HTTP_HOST": "example.com:"}),
+		"host with bad port":   with(map[string]string{"HTTP_HOST": "example.com:8x"}),
+		"host with user":       with(map[string]string{"HTTP_HOST": "u@example.com"}),
+		"escaped path":         with(map[string]string{"REQUEST_URI": "/a%20b/c%2Fd?x=%41"}),
+		"path with fragment":   with(map[string]string{"REQUEST_URI": "/p?q=1#f"}),
+		"path starting //":     with(map[string]string{"REQUEST_URI": "//other/p"}),
+		"bad escape in path":   with(map[string]string{"REQUEST_URI": "/p%zz"}),
+		"asterisk uri":         with(map[string]string{"REQUEST_URI": "*"}),
+		"control char in uri":  with(map[string]string{"REQUEST_URI": "/p\x7f"}),
+		"remote port 0":        with(map[string]string{"REMOTE_PORT": "0"}),
+		"remote port 007":      with(map[string]string{"REMOTE_PORT": "007"}),
+		"remote port +5":       with(map[string]string{"REMOTE_PORT": "+5"}),
+		"remote port huge":     with(map[string]string{"REMOTE_PORT": "123456789012"}),
+		"no remote port":       with(map[string]string{"REMOTE_PORT": "<unset>"}),
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -153,5 +169,24 @@ func TestRequestFromEnvAllocations(t *testing.T) {
 	// URL and RemoteAddr. One allocation per header value would be 25 or more.
 	if allocs > 16 {
 		t.Errorf("requestFromEnv made %v allocations for 13 headers, want at most 16", allocs)
+	}
+}
+
+// What the host sends for a request with no headers but Host (a load generator's).
+const plainEnv = "HTTP_HOST=127.0.0.1:3000\x00GATEWAY_INTERFACE=CGI/1.1\x00SERVER_SOFTWARE=wasi-adapter\x00" +
+	"SERVER_PROTOCOL=HTTP/1.1\x00SERVER_NAME=127.0.0.1\x00SERVER_PORT=3000\x00REQUEST_METHOD=GET\x00" +
+	"REQUEST_URI=/api/hello?name=bench\x00SCRIPT_NAME=\x00PATH_INFO=/api/hello\x00QUERY_STRING=name=bench\x00" +
+	"REMOTE_ADDR=127.0.0.1\x00REMOTE_HOST=127.0.0.1\x00REMOTE_PORT=51234\x00"
+
+func BenchmarkRequestFromEnv(b *testing.B) {
+	for name, env := range map[string]string{"plain": plainEnv, "browser": browserEnv} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := requestFromEnv(env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
