@@ -3,6 +3,7 @@
 // Writes bench/RESULTS.md and bench/results.json. Run with `npm run bench`.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -43,9 +44,12 @@ function machineCpu() {
 }
 
 /** Runs wrk; returns req/s, p50 and p99 in ms, non-2xx count, and the share of CPU time stolen meanwhile. */
-function wrk(port, { connections = CONCURRENCY, seconds = DURATION } = {}) {
+/** One wrk run; with `stopAfter`, it ends after that many responses (or `seconds`, if sooner). */
+function wrk(port, { connections = CONCURRENCY, seconds = DURATION, stopAfter } = {}) {
   const before = machineCpu();
-  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}${PATH}`], {
+  const count = stopAfter ? ["-s", `${here}stop-after.lua`] : [];
+  const url = `http://127.0.0.1:${port}${PATH}`;
+  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...count, url, ...(stopAfter ? ["--", String(stopAfter)] : [])], {
     encoding: "utf8",
   });
   const after = machineCpu();
@@ -90,8 +94,16 @@ function wrkWithCpu(port, pid) {
   return { ...result, cpuUs: { main: main / result.requests, others: others / result.requests } };
 }
 
+/** Every server started, so that none outlives a run that fails. */
+const children = new Set();
+process.on("exit", () => {
+  for (const child of children) child.kill();
+});
+
 function start(command, args, port, env = {}) {
   const child = spawn(command, args, { env: { ...process.env, PORT: String(port), ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   const listening = new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => /listening/.test(String(d)) && resolve());
     child.on("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)));
@@ -106,9 +118,22 @@ async function stop(child) {
   await exited;
 }
 
-async function getJson(port, path) {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`);
-  return response.json();
+/** GET over a connection of its own: a pooled one may have timed out during a long wrk run. */
+function getJson(port, path) {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path, agent: false }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    }).on("error", reject);
+  });
 }
 
 /**
@@ -132,27 +157,42 @@ async function coldStart(kind, port) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const medianBy = (items, key) => [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)];
 
-/** RSS (and the JS heap after a full GC) of a fresh server after 20 000 requests and 50 000 more. */
+/** Past the window, where V8 has grown the young generation of a server with requests in flight. */
+const LATER_REQUESTS = 150_000;
+
+/**
+ * RSS (and the JS heap after a full GC) of a fresh server after 20 000 requests and 50 000 more,
+ * and its RSS after LATER_REQUESTS.
+ */
 async function memoryGrowth(kind, port) {
   const { child, listening } = start(process.execPath, ["--expose-gc", `${here}server.mjs`, kind, String(port)], port);
   await listening;
   const after20k = await servedRss(port, 20_000);
   const after70k = await servedRss(port, after20k.served + 50_000);
+  const later = await servedRss(port, LATER_REQUESTS);
   await stop(child);
   return {
     after20k: after20k.rss,
     after70k: after70k.rss,
+    later: { served: later.served, rss: later.rss },
     served: [after20k.served, after70k.served],
     growth: after70k.rss / after20k.rss - 1,
     heapAfterGc: [after20k.heap, after70k.heap],
   };
 }
 
+/** The server's stats once it has served `target` requests (a few more: those in flight). */
 async function servedRss(port, target) {
-  for (;;) {
+  // wrk waits out its duration even when the script stopped it: guess high, learn from a short run.
+  for (let rate = 50_000; ; ) {
     const stats = await getJson(port, "/__stats");
-    if (stats.served >= target) return stats;
-    wrk(port, { seconds: 1 });
+    const left = target - stats.served;
+    if (left <= 0) return stats;
+    if (left > 2 * rate) rate = Math.max(1000, wrk(port, { seconds: 1 }).rps);
+    else {
+      const run = wrk(port, { seconds: Math.ceil((2 * left) / rate) + 1, stopAfter: left });
+      if (run.requests < left) rate = Math.max(1000, run.rps);
+    }
   }
 }
 
@@ -288,6 +328,7 @@ ${row("(d) same Go handler, native net/http", native)}
 | cold start added to Node's own, (b) − (a) of each pair started back to back, median | ${s.addedColdStartMs.toFixed(0)} ms | (reported) | |
 | cold start, median of 5, (c) | ${s.coldStartMs.cgi.toFixed(0)} ms | | |
 | RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
+| RSS after ${s.rss.later.served} requests | ${mb(s.rss.later.rss)} (${((s.rss.later.rss / s.rss.after20k - 1) * 100).toFixed(1)} % over the first point) | (reported) | |
 | main thread's JS heap after a full GC, same points | ${mb(s.rss.heapAfterGc[0])} → ${mb(s.rss.heapAfterGc[1])} | (reported) | |
 | the same for (a): RSS after ${s.rssJs.served[0]} → after ${s.rssJs.served[1]} | ${mb(s.rssJs.after20k)} → ${mb(s.rssJs.after70k)} (${(s.rssJs.growth * 100).toFixed(1)} %); heap after GC ${mb(s.rssJs.heapAfterGc[0])} → ${mb(s.rssJs.heapAfterGc[1])} | (reported) | |
 `;
