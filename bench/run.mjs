@@ -43,8 +43,10 @@ function machineCpu() {
   return { total: fields.reduce((sum, n) => sum + n, 0), steal: fields[7] };
 }
 
-/** Runs wrk; returns req/s, p50 and p99 in ms, non-2xx count, and the share of CPU time stolen meanwhile. */
-/** One wrk run; with `stopAfter`, it ends after that many responses (or `seconds`, if sooner). */
+/**
+ * Runs wrk; returns req/s, p50 and p99 in ms, non-2xx count, and the share of CPU time stolen
+ * meanwhile. With `stopAfter`, it stops after that many responses (or `seconds`, if sooner).
+ */
 function wrk(port, { connections = CONCURRENCY, seconds = DURATION, stopAfter } = {}) {
   const before = machineCpu();
   const count = stopAfter ? ["-s", `${here}stop-after.lua`] : [];
