@@ -332,7 +332,7 @@ ${row("(d) same Go handler, native net/http", native)}
 | RSS after ${s.rss.served[0]} requests → after ${s.rss.served[1]} | ${mb(s.rss.after20k)} → ${mb(s.rss.after70k)} (${(s.rss.growth * 100).toFixed(1)} %) | < 10 % growth | ${mark(s.rss.growth < 0.1)} |
 | RSS after ${s.rss.later.served} requests | ${mb(s.rss.later.rss)} (${((s.rss.later.rss / s.rss.after20k - 1) * 100).toFixed(1)} % over the first point) | (reported) | |
 | main thread's JS heap after a full GC, same points | ${mb(s.rss.heapAfterGc[0])} → ${mb(s.rss.heapAfterGc[1])} | (reported) | |
-| the same for (a): RSS after ${s.rssJs.served[0]} → after ${s.rssJs.served[1]} | ${mb(s.rssJs.after20k)} → ${mb(s.rssJs.after70k)} (${(s.rssJs.growth * 100).toFixed(1)} %); heap after GC ${mb(s.rssJs.heapAfterGc[0])} → ${mb(s.rssJs.heapAfterGc[1])} | (reported) | |
+| the same for (a): RSS after ${s.rssJs.served[0]} → after ${s.rssJs.served[1]} | ${mb(s.rssJs.after20k)} → ${mb(s.rssJs.after70k)} (${(s.rssJs.growth * 100).toFixed(1)} %), after ${s.rssJs.later.served}: ${mb(s.rssJs.later.rss)}; heap after GC ${mb(s.rssJs.heapAfterGc[0])} → ${mb(s.rssJs.heapAfterGc[1])} | (reported) | |
 `;
 }
 
