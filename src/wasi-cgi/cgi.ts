@@ -39,6 +39,19 @@ function safeDecode(path: string): string {
   }
 }
 
+/** Header name → its meta-variable's `HTTP_NAME=` prefix, for the names seen so far (bounded). */
+const httpPrefixes = new Map<string, string>();
+const MAX_CACHED_PREFIXES = 512;
+
+function httpPrefix(name: string): string {
+  let prefix = httpPrefixes.get(name);
+  if (prefix === undefined) {
+    prefix = `HTTP_${name.toUpperCase().replaceAll("-", "_")}=`;
+    if (httpPrefixes.size < MAX_CACHED_PREFIXES) httpPrefixes.set(name, prefix);
+  }
+  return prefix;
+}
+
 /**
  * The meta-variables for one request as an environ block: `NAME=value` entries, each ended by a
  * NUL. `bodyLength` is null when the request has no body; then CONTENT_LENGTH is left out.
@@ -50,25 +63,43 @@ export function metaVariables(request: CgiRequest, bodyLength: number | null): s
   const https = url.protocol === "https:";
   let host: string | undefined;
   let contentType: string | undefined;
-  let env = "";
+  // Joined once at the end: one flat string, rather than a chain of concatenations to flatten.
+  const parts: string[] = [];
   for (const [rawName, value] of request.headers) {
     const name = rawName.toLowerCase();
     if (name === "host") host = value;
     else if (name === "content-type") contentType = value;
-    else if (!SKIPPED_HEADERS.has(name) && !name.includes("_")) env += `HTTP_${name.toUpperCase().replaceAll("-", "_")}=${value}\0`;
+    else if (!SKIPPED_HEADERS.has(name) && !name.includes("_")) parts.push(httpPrefix(name), value, "\0");
   }
   const remoteAddr = request.remoteAddr ?? "127.0.0.1";
-  env +=
-    `GATEWAY_INTERFACE=CGI/1.1\0SERVER_SOFTWARE=wasi-adapter\0SERVER_PROTOCOL=HTTP/1.1\0` +
-    `SERVER_NAME=${url.hostname}\0SERVER_PORT=${url.port || (https ? "443" : "80")}\0` +
-    `REQUEST_METHOD=${request.method}\0REQUEST_URI=${url.pathname}${url.search}\0SCRIPT_NAME=\0` +
-    `PATH_INFO=${safeDecode(url.pathname)}\0QUERY_STRING=${url.search.slice(1)}\0HTTP_HOST=${host ?? url.host}\0` +
-    `REMOTE_ADDR=${remoteAddr}\0REMOTE_HOST=${remoteAddr}\0`;
-  if (request.remotePort !== undefined) env += `REMOTE_PORT=${request.remotePort}\0`;
-  if (https) env += "HTTPS=on\0";
-  if (contentType !== undefined) env += `CONTENT_TYPE=${contentType}\0`;
-  if (bodyLength !== null) env += `CONTENT_LENGTH=${bodyLength}\0`;
-  return env;
+  const { pathname, search } = url;
+  parts.push(
+    "GATEWAY_INTERFACE=CGI/1.1\0SERVER_SOFTWARE=wasi-adapter\0SERVER_PROTOCOL=HTTP/1.1\0SERVER_NAME=",
+    url.hostname,
+    "\0SERVER_PORT=",
+    url.port || (https ? "443" : "80"),
+    "\0REQUEST_METHOD=",
+    request.method,
+    "\0REQUEST_URI=",
+    pathname,
+    search,
+    "\0SCRIPT_NAME=\0PATH_INFO=",
+    safeDecode(pathname),
+    "\0QUERY_STRING=",
+    search.slice(1),
+    "\0HTTP_HOST=",
+    host ?? url.host,
+    "\0REMOTE_ADDR=",
+    remoteAddr,
+    "\0REMOTE_HOST=",
+    remoteAddr,
+    "\0",
+  );
+  if (request.remotePort !== undefined) parts.push("REMOTE_PORT=", String(request.remotePort), "\0");
+  if (https) parts.push("HTTPS=on\0");
+  if (contentType !== undefined) parts.push("CONTENT_TYPE=", contentType, "\0");
+  if (bodyLength !== null) parts.push("CONTENT_LENGTH=", String(bodyLength), "\0");
+  return parts.join("");
 }
 
 /**
@@ -160,32 +191,30 @@ export function parseHead(text: string): CgiHead {
  */
 export class CgiOutputParser {
   head: CgiHead | undefined;
-  private buffered: Uint8Array[] = [];
-  private bufferedLength = 0;
+  /** The output so far while the head is incomplete. */
+  private buffered: Uint8Array | undefined;
 
   /** Returns the body bytes contained in this chunk (empty while the head is incomplete). */
   push(chunk: Uint8Array): Uint8Array {
     if (this.head) return chunk;
-    this.buffered.push(chunk);
-    this.bufferedLength += chunk.length;
-    const all = this.buffered.length === 1 ? chunk : concat(this.buffered, this.bufferedLength);
-    this.buffered = [all];
+    const all = this.buffered ? concat([this.buffered, chunk]) : chunk;
     const found = findHeadEnd(all);
     if (!found) {
-      if (this.bufferedLength > MAX_HEAD_BYTES) {
+      if (all.length > MAX_HEAD_BYTES) {
         throw new CgiOutputError("no CGI header block in the first 256 KiB of output");
       }
+      this.buffered = all;
       return EMPTY;
     }
     this.head = parseHead(decoder.decode(all.subarray(0, found.end)));
-    this.buffered = [];
+    this.buffered = undefined;
     return all.subarray(found.bodyStart);
   }
 
   /** Called at end of output: a missing head is an error. */
   finish(): CgiHead {
     if (this.head) return this.head;
-    if (this.bufferedLength === 0) throw new CgiOutputError("the module wrote no CGI response");
+    if (!this.buffered?.length) throw new CgiOutputError("the module wrote no CGI response");
     throw new CgiOutputError("the module's output has no CGI header block");
   }
 }

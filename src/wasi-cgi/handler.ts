@@ -166,7 +166,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   /** The request being served now (a local redirect replaces it) and whether it was cancelled. */
   interface Exchange {
     cancelled: boolean;
-    control?: JobControl;
+    control: JobControl | undefined;
   }
 
   /**
@@ -285,9 +285,19 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     if (!exchange.cancelled) new Attempt(active, exchange, request, body, responder, redirects);
   }
 
+  /** Runs a request whose body is in hand, once the engine is there. */
+  function start(exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder): void {
+    if (engine) return run(engine, exchange, request, body, responder, 0);
+    enginePromise
+      .then(
+        (ready) => run(ready, exchange, request, body, responder, 0),
+        (error: unknown) => responder.fail(502, describeModuleError(error)),
+      )
+      .catch((error: unknown) => fail(request, responder, 500, internalFailure(error)));
+  }
+
   function serve(request: ServeRequest, responder: Responder): Cancel {
-    const exchange: Exchange = { cancelled: false };
-    const unexpected = (error: unknown) => fail(request, responder, 500, internalFailure(error));
+    const exchange: Exchange = { cancelled: false, control: undefined };
     const cancel = () => {
       if (exchange.cancelled) return;
       exchange.cancelled = true;
@@ -295,28 +305,22 @@ export function createHandler(options: HandlerOptions): WasiHandler {
     };
     request.signal?.addEventListener("abort", cancel, { once: true });
     const declared = headerValue(request.headers, "content-length");
-    const start = (body: Uint8Array | null) => {
-      if (engine) return run(engine, exchange, request, body, responder, 0);
-      enginePromise
-        .then(
-          (ready) => run(ready, exchange, request, body, responder, 0),
-          (error: unknown) => responder.fail(502, describeModuleError(error)),
-        )
-        .catch(unexpected);
-    };
     if (request.body instanceof Uint8Array || request.body == null) {
       const size = request.body?.length ?? 0;
       if (size > maxBodyBytes || (declared !== undefined && Number(declared) > maxBodyBytes)) {
         fail(request, responder, 413, `the request body is larger than the limit of ${maxBodyBytes} bytes`);
-      } else start(request.body ?? null);
+      } else start(exchange, request, request.body ?? null, responder);
       return cancel;
     }
     readBody(request.body, declared, maxBodyBytes)
-      .then(start, (error: unknown) => {
-        if (!(error instanceof RequestError)) throw error;
-        fail(request, responder, error.status, error.message);
-      })
-      .catch(unexpected);
+      .then(
+        (body) => start(exchange, request, body, responder),
+        (error: unknown) => {
+          if (!(error instanceof RequestError)) throw error;
+          fail(request, responder, error.status, error.message);
+        },
+      )
+      .catch((error: unknown) => fail(request, responder, 500, internalFailure(error)));
     return cancel;
   }
 

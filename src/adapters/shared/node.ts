@@ -159,7 +159,8 @@ class NodeResponder implements Responder {
   private statusText = "";
   /** The head not yet sent, as a flat name, value list; undefined once sent (or before `head`). */
   private headers: string[] | undefined;
-  private pending: Uint8Array[] = [];
+  /** Body bytes not yet handed to the response; undefined when there are none. */
+  private pending: Uint8Array[] | undefined;
   private awaitingDrain = false;
 
   private readonly onClose = () => {
@@ -252,7 +253,11 @@ class NodeResponder implements Responder {
   data(chunk: Uint8Array, resume: () => void): boolean | void {
     const { res } = this;
     if (res.destroyed || res.writableEnded) return;
-    if (this.pending.push(chunk) === 1 && writesDue.push(this) === 1) queueMicrotask(writeAllDue);
+    if (this.pending) this.pending.push(chunk);
+    else {
+      this.pending = [chunk];
+      if (writesDue.push(this) === 1) queueMicrotask(writeAllDue);
+    }
     if (!res.writableNeedDrain) return true;
     if (!this.awaitingDrain) {
       this.awaitingDrain = true;
@@ -267,9 +272,10 @@ class NodeResponder implements Responder {
   end(): void {
     const { res } = this;
     if (!res.destroyed && !res.writableEnded) {
-      if (this.headers && this.pending.length > 0) {
-        const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-        this.pending = [];
+      const { pending } = this;
+      if (this.headers && pending) {
+        const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        this.pending = undefined;
         this.sendWhole(body);
       } else {
         this.writePending();
@@ -286,10 +292,10 @@ class NodeResponder implements Responder {
   }
 
   writePending(): void {
-    const { res } = this;
-    if (this.pending.length === 0 || res.destroyed || res.writableEnded || !this.applyHead()) return;
-    for (const chunk of this.pending) res.write(chunk);
-    this.pending = [];
+    const { res, pending } = this;
+    if (!pending || res.destroyed || res.writableEnded || !this.applyHead()) return;
+    for (const chunk of pending) res.write(chunk);
+    this.pending = undefined;
   }
 }
 
@@ -302,7 +308,8 @@ export type DescribeNodeRequest = (req: IncomingMessage) => NodeRequestFacts;
  * A client that goes away aborts the request (the Go handler's context is cancelled).
  */
 export function nodeListener(handler: WasiHandler, describe: DescribeNodeRequest): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
+  // Not an async function: a request in flight then holds no generator and no second promise.
+  return (req, res) => {
     try {
       let request: ServeRequest;
       try {
@@ -310,20 +317,23 @@ export function nodeListener(handler: WasiHandler, describe: DescribeNodeRequest
       } catch (error) {
         if (!(error instanceof RefusedRequest)) throw error;
         sendText(res, error.status, error.message, true);
-        return;
+        return DONE;
       }
       const responder = new NodeResponder(req, res);
       responder.cancel = handler.serve(request, responder);
-      await responder.done;
+      return responder.done;
     } catch (error) {
       try {
         sendText(res, 500, `wasi-adapter: ${(error as Error)?.message ?? String(error)}`);
       } catch {
         res.destroy();
       }
+      return DONE;
     }
   };
 }
+
+const DONE = Promise.resolve();
 
 /** The client end of the connection, as Go should see it. */
 export function socketClient(req: IncomingMessage): { remoteAddr?: string; remotePort?: number } {

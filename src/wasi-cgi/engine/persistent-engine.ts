@@ -158,6 +158,31 @@ class Instance {
   }
 }
 
+/** What the handler does with a job it submitted: one object, so a request in flight holds no closures for it. */
+class PersistentControl implements JobControl {
+  private owed = 0;
+
+  constructor(
+    private readonly engine: PersistentEngine,
+    private readonly ticket: PlacedTicket,
+  ) {}
+
+  cancel(): void {
+    this.engine.cancel(this.ticket);
+  }
+
+  /** Credit goes back in half-window steps: a client that keeps up never stalls the handler. */
+  credit(bytes: number): void {
+    this.owed += bytes;
+    if (this.owed < FLOW_WINDOW / 2) return;
+    const place = this.ticket.place;
+    if (place) place.instance.send(encodeCredit(place.id, this.owed));
+    this.owed = 0;
+  }
+}
+
+const NO_CONTROL: JobControl = { cancel: () => {}, credit: () => {} };
+
 export class PersistentEngine implements Engine {
   private readonly instances: Instance[] = [];
   private readonly jobs: JobBook<Placement>;
@@ -180,23 +205,15 @@ export class PersistentEngine implements Engine {
 
   submit(job: Job): JobControl {
     const ticket = this.jobs.accept(job, refusal(this.closed, this.broken));
-    if (ticket) this.dispatch();
-    let owed = 0;
-    return {
-      cancel: () => {
-        if (!ticket) return;
-        if (this.jobs.unqueue(ticket)) this.jobs.finish(ticket, CLIENT_GONE);
-        else this.abandonRunning(ticket, CLIENT_GONE);
-      },
-      // Credit goes back in half-window steps: a client that keeps up never stalls the handler.
-      credit: (bytes) => {
-        owed += bytes;
-        if (owed < FLOW_WINDOW / 2) return;
-        const place = ticket?.place;
-        if (place) place.instance.send(encodeCredit(place.id, owed));
-        owed = 0;
-      },
-    };
+    if (!ticket) return NO_CONTROL;
+    this.dispatch();
+    return new PersistentControl(this, ticket);
+  }
+
+  /** The client of a job went away. */
+  cancel(ticket: PlacedTicket): void {
+    if (this.jobs.unqueue(ticket)) this.jobs.finish(ticket, CLIENT_GONE);
+    else this.abandonRunning(ticket, CLIENT_GONE);
   }
 
   /** Answers a job an instance is running with `outcome` (see abandon). */
