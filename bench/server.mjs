@@ -33,6 +33,7 @@ createServer((req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
     const { rss } = process.memoryUsage();
     // With --expose-gc: the JS heap that survives a full GC (a leak shows here, V8's sizing does not).
+    // Not in the RSS runs: a forced full GC brings V8's growth of the young generation forward.
     globalThis.gc?.();
     return res.end(JSON.stringify({ served, rss, heap: globalThis.gc ? process.memoryUsage().heapUsed : null }));
   }
