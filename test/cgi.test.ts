@@ -48,6 +48,16 @@ describe("meta-variables", () => {
     expect(env.REMOTE_ADDR).toBe("127.0.0.1");
   });
 
+  it("names headers the same in every request, however many names it has seen", () => {
+    const names = Array.from({ length: 600 }, (_, i) => `X-Name-${i}`);
+    for (const round of [1, 2]) {
+      const env = asMap(entries(metaVariables({ method: "GET", url: "http://localhost/", headers: names.map((name, i) => [name, `${round}:${i}`]) }, null)));
+      expect(env["HTTP_X_NAME_0"]).toBe(`${round}:0`);
+      expect(env["HTTP_X_NAME_599"]).toBe(`${round}:599`);
+      expect(Object.keys(env).filter((name) => name.startsWith("HTTP_X_NAME_")).length).toBe(600);
+    }
+  });
+
   it("names each variable once, Host included", () => {
     const block = metaVariables({ method: "GET", url: "http://localhost/", headers: [["Host", "h.test"], ["Accept", "*/*"]] }, null);
     const names = entries(block).map((entry) => entry.slice(0, entry.indexOf("=")));
@@ -124,6 +134,23 @@ describe("CGI output", () => {
       expect(new Uint8Array([...first, ...second])).toEqual(body);
       expect(parser.finish().status).toBe(201);
     }
+  });
+
+  it("finds a head split over several chunks, and reports one that never ends past 256 KiB", () => {
+    const parser = new CgiOutputParser();
+    const encode = (text: string) => new TextEncoder().encode(text);
+    expect(parser.push(encode("X-A: 1\r"))).toHaveLength(0);
+    expect(parser.push(encode("\nX-B:"))).toHaveLength(0);
+    expect(parser.push(new Uint8Array(0))).toHaveLength(0);
+    expect(new TextDecoder().decode(parser.push(encode(" 2\r\n\r\nbody")))).toBe("body");
+    expect(parser.finish().headers).toEqual([["X-A", "1"], ["X-B", "2"]]);
+    const endless = new CgiOutputParser();
+    expect(() => {
+      for (let i = 0; i < 5; i++) endless.push(encode(`X-Long: ${"a".repeat(64 * 1024)}\n`));
+    }).toThrow(/first 256 KiB/);
+    const empty = new CgiOutputParser();
+    empty.push(new Uint8Array(0));
+    expect(() => empty.finish()).toThrow(/wrote no CGI response/);
   });
 
   it("reports output with no head", () => {
