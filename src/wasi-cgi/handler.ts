@@ -288,7 +288,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   /** Runs a request whose body is in hand, once the engine is there. */
   function start(exchange: Exchange, request: ServeRequest, body: Uint8Array | null, responder: Responder): void {
     if (engine) return run(engine, exchange, request, body, responder, 0);
-    enginePromise
+    keptAlive(enginePromise)
       .then(
         (ready) => run(ready, exchange, request, body, responder, 0),
         (error: unknown) => responder.fail(502, describeModuleError(error)),
@@ -382,7 +382,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
       });
     },
     async ready() {
-      await (await enginePromise).ready();
+      await keptAlive(enginePromise.then((ready) => ready.ready()));
     },
     async close() {
       try {
@@ -395,6 +395,16 @@ export function createHandler(options: HandlerOptions): WasiHandler {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * `promise`, keeping the process alive until it settles. While the module compiles, nothing else
+ * does (the worker waiting for it is unreferenced), and a script awaiting `ready()` at its top
+ * level would otherwise end with exit code 13.
+ */
+function keptAlive<T>(promise: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 60_000);
+  return promise.finally(() => clearInterval(timer));
+}
 
 // Iterates rather than testing `instanceof Headers`: touching that global loads Node's fetch
 // implementation, about 30 ms on a cold start that never uses it.

@@ -214,6 +214,22 @@ describe("node adapter", () => {
     expect(seen.remoteAddr).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 
+  // A script that awaits the start at its top level: nothing else keeps the process alive while
+  // the module compiles (the worker waiting for it is unreferenced); it used to end with exit 13.
+  it("keeps the process alive for a top-level await of serve() and ready()", async () => {
+    const script = `
+      import { serve } from "./dist/adapters/node/index.js";
+      import { createHandler } from "./dist/index.js";
+      const wasm = ${JSON.stringify(fixture("hello", "persistent"))};
+      const server = await serve({ wasm, port: 0, host: "127.0.0.1" });
+      const handler = createHandler({ wasm });
+      await handler.ready();
+      console.log("both up");
+      await handler.close();
+      server.close();`;
+    expect((await runScript(script)).trim()).toBe("both up");
+  });
+
   // Built code (npm test builds first): the worker's bundled source does not run under tsx.
   it("serves without loading Node's fetch implementation (about 30 ms of a cold start)", async () => {
     const script = `
