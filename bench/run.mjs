@@ -165,9 +165,8 @@ const LATER_REQUESTS = 80_000;
 /**
  * RSS of a fresh server after 20 000 requests, 50 000 more and LATER_REQUESTS more; then the
  * JS heap after a full GC at the first two points, from a second fresh server. The RSS server
- * never runs a forced GC: a full GC makes V8 count every live young object as survived, and that
- * brings its growth of the young generation forward (a forced GC at 20 000 requests moved it from
- * past 110 000 to 26 000–67 000 here), which no server in production does.
+ * never runs a forced GC: one at 20 000 requests brought V8's growth of the young generation
+ * forward, from past 110 000 requests to 26 000–67 000 here, and no server in production runs them.
  */
 async function memoryGrowth(kind, port) {
   const rss = await servedStats(kind, port, [], [20_000, 50_000, LATER_REQUESTS]);
