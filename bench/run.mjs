@@ -186,13 +186,13 @@ async function servedStats(kind, port, nodeFlags, counts) {
   const { child, listening } = start(process.execPath, [...nodeFlags, `${here}server.mjs`, kind, String(port)], port);
   await listening;
   const stats = [];
-  for (const count of counts) stats.push(await servedRss(port, (stats.at(-1)?.served ?? 0) + count));
+  for (const count of counts) stats.push(await statsOnceServed(port, (stats.at(-1)?.served ?? 0) + count));
   await stop(child);
   return stats;
 }
 
 /** The server's stats once it has served `target` requests (a few more: those in flight). */
-async function servedRss(port, target) {
+async function statsOnceServed(port, target) {
   // wrk waits out its duration even when the script stopped it: guess high, learn from a short run.
   for (let rate = 50_000; ; ) {
     const stats = await getJson(port, "/__stats");
