@@ -49,9 +49,10 @@ function machineCpu() {
  */
 function wrk(port, { connections = CONCURRENCY, seconds = DURATION, stopAfter } = {}) {
   const before = machineCpu();
-  const count = stopAfter ? ["-s", `${here}stop-after.lua`] : [];
   const url = `http://127.0.0.1:${port}${PATH}`;
-  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...count, url, ...(stopAfter ? ["--", String(stopAfter)] : [])], {
+  const counted = stopAfter ? ["-s", `${here}stop-after.lua`, url, "--", String(stopAfter)] : [url];
+  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...counted];
+  const out = execFileSync("wrk", args, {
     encoding: "utf8",
   });
   const after = machineCpu();

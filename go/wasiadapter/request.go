@@ -204,28 +204,26 @@ func plainHost(host string) bool {
 			return false
 		}
 	}
-	for i := 0; i < len(port); i++ {
-		if port[i] < '0' || port[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return allDigits(port)
 }
 
 // remotePort is REMOTE_PORT as cgi.RequestFromMap puts it in RemoteAddr: the
 // number it parses to, 0 if it does not.
 func remotePort(v string) string {
-	if len(v) > 0 && len(v) < 6 && (v[0] != '0' || len(v) == 1) {
-		digits := true
-		for i := 0; i < len(v); i++ {
-			digits = digits && '0' <= v[i] && v[i] <= '9'
-		}
-		if digits {
-			return v
-		}
+	if len(v) > 0 && len(v) < 6 && (v[0] != '0' || len(v) == 1) && allDigits(v) {
+		return v
 	}
 	port, _ := strconv.Atoi(v)
 	return strconv.Itoa(port)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // commonHeaders maps the CGI spelling of frequent request headers (USER_AGENT)

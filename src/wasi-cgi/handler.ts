@@ -293,7 +293,12 @@ export function createHandler(options: HandlerOptions): WasiHandler {
         (ready) => run(ready, exchange, request, body, responder, 0),
         (error: unknown) => responder.fail(502, describeModuleError(error)),
       )
-      .catch((error: unknown) => fail(request, responder, 500, internalFailure(error)));
+      .catch(failedInternally(request, responder));
+  }
+
+  /** For a promise chain's last catch: whatever reaches it failed on our side, a 500. */
+  function failedInternally(request: CgiRequest, responder: Responder): (error: unknown) => void {
+    return (error) => fail(request, responder, 500, internalFailure(error));
   }
 
   function serve(request: ServeRequest, responder: Responder): Cancel {
@@ -320,7 +325,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
           fail(request, responder, error.status, error.message);
         },
       )
-      .catch((error: unknown) => fail(request, responder, 500, internalFailure(error)));
+      .catch(failedInternally(request, responder));
     return cancel;
   }
 
