@@ -2,6 +2,7 @@ package wasiadapter
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -19,7 +20,7 @@ var errShortRequest = errors.New("REQUEST payload shorter than its env block")
 // parseRequest builds the request from a REQUEST payload: u32 envLength, the
 // CGI meta-variables as NAME=value\0 repeated, then the body. The request's
 // strings and body share payload's memory: payload must not change after.
-func parseRequest(payload []byte) (*http.Request, error) {
+func parseRequest(ctx context.Context, payload []byte) (*http.Request, error) {
 	if len(payload) < 4 {
 		return nil, errShortRequest
 	}
@@ -31,7 +32,7 @@ func parseRequest(payload []byte) (*http.Request, error) {
 	if envLen > 0 {
 		block = unsafe.String(&payload[4], int(envLen))
 	}
-	req, err := requestFromEnv(block)
+	req, err := requestFromEnv(ctx, block)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +58,14 @@ type cgiEnv struct {
 // requestFromEnv builds a request from a NAME=value\0 block with the result
 // of cgi.RequestFromMap, without the map: it reads the block once, and the
 // strings it keeps share the block's memory. The host sends each name once.
-func requestFromEnv(block string) (*http.Request, error) {
+// The request is built on the stack and copied to the heap once, with ctx.
+func requestFromEnv(ctx context.Context, block string) (*http.Request, error) {
 	// Every header value gets a one-element slice of one shared backing array
 	// (capacity-limited, so a handler's append copies instead of overwriting
 	// its neighbour): one allocation for all values instead of one each.
 	n := strings.Count(block, "\x00HTTP_") + 2 // +2: a first entry has no NUL before it; CONTENT_TYPE
 	values := make([]string, 0, n)
-	r := &http.Request{Header: make(http.Header, n), Trailer: http.Header{}, Close: true}
+	r := http.Request{Header: make(http.Header, n), Trailer: http.Header{}, Close: true}
 	var e cgiEnv
 	for len(block) > 0 {
 		kv := block
@@ -158,7 +160,7 @@ func requestFromEnv(block string) (*http.Request, error) {
 	}
 	r.URL = u
 	r.RemoteAddr = net.JoinHostPort(e.remoteAddr, remotePort(e.remotePort))
-	return r, nil
+	return r.WithContext(ctx), nil
 }
 
 // requestURL is url.Parse of scheme://host + uri (of uri alone without a

@@ -1,6 +1,7 @@
 package wasiadapter
 
 import (
+	"context"
 	"net/http/cgi"
 	"net/textproto"
 	"reflect"
@@ -83,7 +84,7 @@ func TestRequestFromEnvMatchesRequestFromMap(t *testing.T) {
 			for k, v := range env {
 				block.WriteString(k + "=" + v + "\x00")
 			}
-			got, gotErr := requestFromEnv(block.String())
+			got, gotErr := requestFromEnv(context.Background(), block.String())
 			want, wantErr := cgi.RequestFromMap(env)
 			if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 				t.Fatalf("error: got %v, want %v", gotErr, wantErr)
@@ -111,12 +112,25 @@ func TestRequestFromEnvMatchesRequestFromMap(t *testing.T) {
 }
 
 func TestRequestFromEnvSkipsMalformedEntries(t *testing.T) {
-	r, err := requestFromEnv("REQUEST_METHOD=GET\x00junk\x00=x\x00SERVER_PROTOCOL=HTTP/1.1\x00REQUEST_URI=/p\x00HTTP_X_A=1")
+	r, err := requestFromEnv(context.Background(), "REQUEST_METHOD=GET\x00junk\x00=x\x00SERVER_PROTOCOL=HTTP/1.1\x00REQUEST_URI=/p\x00HTTP_X_A=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.URL.Path != "/p" || r.Header.Get("X-A") != "1" || len(r.Header) != 1 {
 		t.Fatalf("got URL %q, header %v", r.URL, r.Header)
+	}
+}
+
+type ctxKey struct{}
+
+func TestRequestFromEnvCarriesContext(t *testing.T) {
+	ctx := context.WithValue(context.Background(), ctxKey{}, "job")
+	r, err := requestFromEnv(ctx, "REQUEST_METHOD=GET\x00SERVER_PROTOCOL=HTTP/1.1\x00REQUEST_URI=/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Context().Value(ctxKey{}); got != "job" {
+		t.Fatalf("r.Context() value = %v, want the context passed in", got)
 	}
 }
 
@@ -138,7 +152,7 @@ const browserEnv = "REQUEST_METHOD=GET\x00SERVER_PROTOCOL=HTTP/1.1\x00REQUEST_UR
 	"CONTENT_TYPE=text/plain\x00REMOTE_ADDR=10.0.0.1\x00REMOTE_PORT=4242\x00"
 
 func TestRequestHeaderValuesAreIndependent(t *testing.T) {
-	r, err := requestFromEnv(browserEnv)
+	r, err := requestFromEnv(context.Background(), browserEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +175,7 @@ func TestRequestHeaderValuesAreIndependent(t *testing.T) {
 // The number of allocations does not grow with the number of headers.
 func TestRequestFromEnvAllocations(t *testing.T) {
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := requestFromEnv(browserEnv); err != nil {
+		if _, err := requestFromEnv(context.Background(), browserEnv); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -183,7 +197,7 @@ func BenchmarkRequestFromEnv(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := requestFromEnv(env); err != nil {
+				if _, err := requestFromEnv(context.Background(), env); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -262,8 +262,6 @@ func (s *server) cancel(id uint32) {
 	}
 }
 
-// finishRequest forgets id. It runs before END is queued: once the host has
-// seen END it may reuse the id.
 func (s *server) credit(id uint32, amount uint32) {
 	s.mu.Lock()
 	ir := s.inflight[id]
@@ -273,6 +271,8 @@ func (s *server) credit(id uint32, amount uint32) {
 	}
 }
 
+// finishRequest forgets id. It runs before END is queued: once the host has
+// seen END it may reuse the id.
 func (s *server) finishRequest(id uint32, ir *inflightRequest) {
 	s.mu.Lock()
 	if s.inflight[id] == ir {
@@ -295,12 +295,12 @@ func (s *server) serveRequest(j job) {
 		rw.finish()
 	}()
 
-	req, err := parseRequest(j.payload)
+	req, err := parseRequest(ctx, j.payload)
 	if err != nil {
 		s.logf("bad request %d: %v", id, err)
 		rw.internalError()
 		return
 	}
 	rw.req = req
-	s.handler.ServeHTTP(rw, req.WithContext(ctx))
+	s.handler.ServeHTTP(rw, req)
 }
