@@ -37,6 +37,11 @@ export interface RecordingLogger {
   errors: string[];
 }
 
+/** The logged errors that match `pattern` (a failure is logged once: expect one). */
+export function logged(log: RecordingLogger, pattern: RegExp): string[] {
+  return log.errors.filter((line) => pattern.test(line));
+}
+
 /** A handler whose logs are recorded, closed after the file's tests. */
 export function open(options: HandlerOptions): WasiHandler & { log: RecordingLogger } {
   const log: RecordingLogger = { stderr: [], errors: [] };

@@ -76,6 +76,12 @@ export interface WasiHandler {
   /** Resolves once the module is compiled and the first instance is up. */
   ready(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Logs a failure an adapter answers itself (a request it refuses, a response its platform
+   * cannot send) to this handler's logger, as the handler logs its own: once, with the status,
+   * the method and the path of `target` (a URL or a request target; its query is left out).
+   */
+  logFailure(status: number, method: string, target: string, message: string): void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -118,10 +124,12 @@ function internalFailure(error: unknown): string {
   return `wasi-adapter failed: ${(error as Error)?.message ?? String(error)}`;
 }
 
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const end = url.indexOf("?", start);
-  return start < 0 ? "/" : url.slice(start, end < 0 ? undefined : end);
+/** The path of a URL or of a request target, without the query, at most 200 characters. */
+function pathOf(target: string): string {
+  const start = target.startsWith("/") ? 0 : target.indexOf("/", target.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = target.indexOf("?", start);
+  return target.slice(start, Math.min(end < 0 ? target.length : end, start + 200));
 }
 
 export function createHandler(options: HandlerOptions): WasiHandler {
@@ -157,9 +165,12 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   });
   enginePromise.catch((error: unknown) => logger.error(`wasi-adapter: ${describeModuleError(error)}`));
 
+  const logFailure = (status: number, method: string, target: string, message: string, stderr = "") =>
+    logger.error(`wasi-adapter: ${status} ${method} ${pathOf(target)}: ${message}${stderrNote(stderr)}`);
+
   /** Logs a failure once and passes it on. */
   const fail = (request: CgiRequest, responder: Responder, status: number, message: string, stderr = "") => {
-    logger.error(`wasi-adapter: ${status} ${request.method} ${pathOf(request.url)}: ${message}${stderrNote(stderr)}`);
+    logFailure(status, request.method, request.url, message, stderr);
     responder.fail(status, message);
   };
 
@@ -331,6 +342,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
 
   return {
     serve,
+    logFailure: (status, method, target, message) => logFailure(status, method, target, message),
     fetch(request, info = {}) {
       return new Promise<Response>((resolve) => {
         let stream: ReadableStreamDefaultController<Uint8Array> | undefined;

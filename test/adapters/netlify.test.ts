@@ -4,7 +4,7 @@ import type { HandlerEvent } from "@netlify/functions";
 import { describe, expect, it } from "vitest";
 import { handle, handleLambda } from "../../src/adapters/netlify/index.js";
 import type { Responder, ServeRequest, WasiHandler } from "../../src/index.js";
-import { fixture, open } from "../support.js";
+import { fixture, logged, open } from "../support.js";
 
 const echo = open({ wasm: fixture("echo", "persistent"), mode: "persistent", poolSize: 1 });
 
@@ -31,6 +31,7 @@ function fixed(headers: [string, string][], body: Uint8Array): WasiHandler {
     fetch: () => Promise.reject(new Error("not used")),
     ready: async () => {},
     close: async () => {},
+    logFailure: () => {},
   };
 }
 
@@ -65,9 +66,25 @@ describe("netlify v2", () => {
     const seen = (await (await adapter(new Request("https://site.example.test/api/echo", { headers: { "x-nf-client-connection-ip": "198.51.100.3" } }))).json()) as Seen;
     expect(seen.remoteAddr).toMatch(/^198\.51\.100\.3(:|$)/);
   });
+
+  it("answers and logs 400 for a request it cannot pass on (its body already read)", async () => {
+    const request = new Request("https://site.example.test/api/echo", { method: "POST", body: "read" });
+    await request.text();
+    const response = await handle(echo)(request, { requestId: "r-1" });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/^the request cannot be served: /);
+    expect(logged(echo.log, /^wasi-adapter: 400 POST \/api\/echo: the request cannot be served: /)).toHaveLength(1);
+  });
 });
 
 describe("netlify lambda", () => {
+  it("answers and logs 400 for an event whose URL does not parse", async () => {
+    const result = await handleLambda(echo)(event({ rawUrl: "not a url", path: "/api/lambda-bad", httpMethod: "PUT" }));
+    expect(result.statusCode).toBe(400);
+    expect(result.body).toMatch(/^the request cannot be served: /);
+    expect(logged(echo.log, /^wasi-adapter: 400 PUT \/api\/lambda-bad: the request cannot be served: /)).toHaveLength(1);
+  });
+
   it("rebuilds the URL when the event has no rawUrl", async () => {
     const adapter = handleLambda(echo);
     const result = await adapter(

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { handle, serve } from "../../src/adapters/node/index.js";
 import type { Responder, ServeRequest, WasiHandler } from "../../src/index.js";
-import { fixture, open, runScript } from "../support.js";
+import { fixture, logged, open, runScript } from "../support.js";
 import { httpSend } from "./drivers.js";
 
 const echo = open({ wasm: fixture("echo", "persistent"), mode: "persistent", poolSize: 1 });
@@ -87,6 +87,7 @@ describe("node adapter", () => {
     const badHost = await raw(port, "GET /api/echo HTTP/1.1\r\nHost: evil.test/other?\r\nConnection: close\r\n\r\n");
     expect(badHost).toMatch(/^HTTP\/1\.1 400/);
     expect(badHost).toMatch(/do not make a URL/);
+    expect(logged(echo.log, /^wasi-adapter: 400 GET \/api\/echo: the Host "evil\.test\/other\?" and the path do not make a URL$/)).toHaveLength(1);
   });
 
   it("closes the connection after refusing a body it did not read", async () => {
@@ -128,7 +129,8 @@ describe("node adapter", () => {
     await sse.close();
   });
 
-  it("answers 502 when Node refuses the head Go sent, whole or streamed", async () => {
+  it("answers and logs 502 when Node refuses the head Go sent, whole or streamed", async () => {
+    const failures: string[] = [];
     const fake = (streamed: boolean) =>
       ({
         serve(_request: ServeRequest, responder: Responder) {
@@ -141,14 +143,34 @@ describe("node adapter", () => {
         fetch: () => Promise.reject(new Error("unused")),
         ready: () => Promise.resolve(),
         close: () => Promise.resolve(),
+        logFailure: (status: number, method: string, target: string, message: string) => failures.push(`${status} ${method} ${target}: ${message}`),
       }) satisfies WasiHandler;
     for (const streamed of [false, true]) {
       const port = await listen(handle(fake(streamed)));
-      const reply = await raw(port, "GET / HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n");
+      const reply = await raw(port, `GET /${streamed} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n`);
       expect(reply).toMatch(/^HTTP\/1\.1 502 /);
       expect(reply).toContain("the Go handler's response cannot be sent");
       expect(reply.toLowerCase()).not.toContain("x-good");
+      expect(failures.filter((line) => line.startsWith(`502 GET /${streamed}: the Go handler's response cannot be sent: `))).toHaveLength(1);
     }
+    expect(failures).toHaveLength(2);
+  });
+
+  it("answers and logs 500 when the handler throws instead of answering", async () => {
+    const failures: string[] = [];
+    const throwing = {
+      serve(): never {
+        throw new Error("serve broke");
+      },
+      fetch: () => Promise.reject(new Error("unused")),
+      ready: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      logFailure: (status: number, method: string, target: string, message: string) => failures.push(`${status} ${method} ${target}: ${message}`),
+    } satisfies WasiHandler;
+    const reply = await raw(await listen(handle(throwing)), "GET /boom?q=1 HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n");
+    expect(reply).toMatch(/^HTTP\/1\.1 500 /);
+    expect(reply).toContain("wasi-adapter: serve broke");
+    expect(failures).toEqual(["500 GET /boom?q=1: serve broke"]);
   });
 
   it("keeps the connection alive across requests", async () => {

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { parse as parseQuery } from "node:querystring";
 import { afterAll, describe, expect, it } from "vitest";
 import { handle, handleFetch } from "../../src/adapters/vercel/index.js";
-import { fixture, open, randomBytes, sha256 } from "../support.js";
+import { fixture, logged, open, randomBytes, sha256 } from "../support.js";
 import { httpSend, type TestRequest } from "./drivers.js";
 
 const echo = open({ wasm: fixture("echo", "persistent"), mode: "persistent", poolSize: 1 });
@@ -83,6 +83,7 @@ describe("vercel adapter: bodies the platform already parsed", () => {
     const response = await httpSend(port, post(randomBytes(100), "image/png"), []);
     expect(response.status).toBe(500);
     expect(response.text()).toMatch(/consumed before the function ran[\s\S]*shouldAddHelpers": false/);
+    expect(logged(echo.log, /^wasi-adapter: 500 POST \/api\/echo: the request body \(image\/png\) was consumed before the function ran/)).toHaveLength(1);
   });
 
   it("answers 400 when the helpers cannot parse what they consumed", async () => {
@@ -99,6 +100,7 @@ describe("vercel adapter: bodies the platform already parsed", () => {
     const response = await httpSend(broken, post("{nope", "application/json"), []);
     expect(response.status).toBe(400);
     expect(response.text()).toMatch(/Invalid JSON/);
+    expect(logged(echo.log, /^wasi-adapter: 400 POST \/api\/echo: .*Invalid JSON/)).toHaveLength(1);
   });
 
   it("reads an untouched stream even when req.body is set", async () => {
@@ -134,5 +136,14 @@ describe("vercel adapter: client facts", () => {
     // A forwarded host that would smuggle a path is ignored.
     const smuggled = await adapter(new Request("http://127.0.0.1:3000/api/echo", { headers: { "x-forwarded-host": "evil.test/x?" } }));
     expect(((await smuggled.json()) as Seen).host).toBe("127.0.0.1:3000");
+  });
+
+  it("handleFetch answers and logs 400 for a request it cannot rebuild (its body already read)", async () => {
+    const request = new Request("http://127.0.0.1:3000/api/echo?x=1", { method: "POST", body: "read", headers: { "x-forwarded-host": "my-app.vercel.app" } });
+    await request.text();
+    const response = await handleFetch(echo)(request);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/^the request cannot be served: /);
+    expect(logged(echo.log, /^wasi-adapter: 400 POST \/api\/echo: the request cannot be served: /)).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@
 import type { Context, HandlerContext, HandlerEvent, HandlerResponse } from "@netlify/functions";
 import type { HeaderPairs, ServeRequest, WasiHandler } from "../../index.js";
 import { forwardedClient, normalizeAddress, webLookup } from "../shared/forwarded.js";
-import { textResponse, toHandler, type HandlerInput } from "../shared/handler.js";
+import { refuse, toHandler, type HandlerInput } from "../shared/handler.js";
 import { HOP_BY_HOP } from "../shared/hop-by-hop.js";
 import { rewriteRequest } from "../shared/web.js";
 
@@ -32,7 +32,7 @@ export function handle(input: HandlerInput): (req: Request, context?: NetlifyCon
         context?.requestId && !req.headers.has(REQUEST_ID_HEADER) ? rewriteRequest(req, { setHeaders: { [REQUEST_ID_HEADER]: context.requestId } }) : req;
       return await handler.fetch(request, { remoteAddr });
     } catch (error) {
-      return textResponse(400, `the request cannot be served: ${(error as Error).message}`);
+      return refuse(handler, req, `the request cannot be served: ${(error as Error).message}`);
     }
   };
 }
@@ -175,7 +175,9 @@ export function handleLambda(input: HandlerInput): LambdaHandler {
     try {
       request = eventRequest(event, context);
     } catch (error) {
-      return lambdaText(400, `the request cannot be served: ${(error as Error).message}`);
+      const message = `the request cannot be served: ${(error as Error).message}`;
+      handler.logFailure(400, String(event?.httpMethod || "GET"), String(event?.path || "/"), message);
+      return lambdaText(400, message);
     }
     return lambdaExchange(handler, request);
   };

@@ -18,7 +18,8 @@ export function toHandler(input: HandlerInput): WasiHandler {
   return createHandler(input);
 }
 
-/** A plain-text answer for requests the adapter refuses before the core sees them. */
-export function textResponse(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+/** Logs and answers (400, plain text) a Web request the adapter refuses before the core sees it. */
+export function refuse(handler: WasiHandler, request: Request, message: string): Response {
+  handler.logFailure(400, request.method, request.url, message);
+  return new Response(`${message}\n`, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
 }

@@ -171,6 +171,7 @@ class NodeResponder implements Responder {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
+    private readonly handler: WasiHandler,
   ) {
     this.done = new Promise<void>((resolve) => (this.finish = resolve));
     res.on("close", this.onClose);
@@ -247,7 +248,9 @@ class NodeResponder implements Responder {
   }
 
   private cannotSend(error: unknown): void {
-    sendText(this.res, 502, `the Go handler's response cannot be sent: ${(error as Error).message}`, !this.req.complete);
+    const message = `the Go handler's response cannot be sent: ${(error as Error).message}`;
+    this.handler.logFailure(502, this.req.method ?? "GET", this.req.url ?? "/", message);
+    sendText(this.res, 502, message, !this.req.complete);
   }
 
   data(chunk: Uint8Array, resume: () => void): boolean | void {
@@ -316,15 +319,18 @@ export function nodeListener(handler: WasiHandler, describe: DescribeNodeRequest
         request = nodeServeRequest(req, describe(req));
       } catch (error) {
         if (!(error instanceof RefusedRequest)) throw error;
+        handler.logFailure(error.status, req.method ?? "GET", req.url ?? "/", error.message);
         sendText(res, error.status, error.message, true);
         return DONE;
       }
-      const responder = new NodeResponder(req, res);
+      const responder = new NodeResponder(req, res, handler);
       responder.cancel = handler.serve(request, responder);
       return responder.done;
     } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
       try {
-        sendText(res, 500, `wasi-adapter: ${(error as Error)?.message ?? String(error)}`);
+        handler.logFailure(500, req.method ?? "GET", req.url ?? "/", message);
+        sendText(res, 500, `wasi-adapter: ${message}`);
       } catch {
         res.destroy();
       }

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import type { VercelRequest, VercelResponse } from "@vercel/node";
 import { firstEntry, forwardedClient, forwardedProto, webLookup } from "../shared/forwarded.js";
-import { textResponse, toHandler, type HandlerInput } from "../shared/handler.js";
+import { refuse, toHandler, type HandlerInput } from "../shared/handler.js";
 import { hasBody, nodeListener, RefusedRequest, requestHost, socketClient, type NodeRequestFacts } from "../shared/node.js";
 import { rewriteRequest, withPublicOrigin } from "../shared/web.js";
 
@@ -95,7 +95,7 @@ export function handleFetch(input: HandlerInput): (request: Request) => Promise<
       const forwarded = url === request.url ? request : rewriteRequest(request, { url, setHeaders: { host: new URL(url).host } });
       return await handler.fetch(forwarded, { remoteAddr: forwardedClient(get, CLIENT_HEADERS) });
     } catch (error) {
-      return textResponse(400, `the request cannot be served: ${(error as Error).message}`);
+      return refuse(handler, request, `the request cannot be served: ${(error as Error).message}`);
     }
   };
 }
