@@ -6,8 +6,6 @@ import { CgiEngine } from "./engine/cgi-engine.js";
 import type { EngineMode } from "./engine/messages.js";
 import { loadModule, supportsPersistent, type WasmSource } from "./engine/module-cache.js";
 import { PersistentEngine } from "./engine/persistent-engine.js";
-import { prestartWorker } from "./engine/spawn.js";
-import { raisesTieringBudgetHere } from "./engine/wasm-tiering.js";
 import type { Engine, Job, JobControl, JobInput, JobOutcome, Logger } from "./engine/types.js";
 import { type BodyInput, readBody, RequestError } from "./request-body.js";
 
@@ -139,11 +137,9 @@ export function createHandler(options: HandlerOptions): WasiHandler {
   const baseEnv = options.env ?? {};
   let engine: Engine | undefined;
 
-  const workerRunning = prestartWorker();
-  // Where compiling changes V8's flags for a moment (see wasm-tiering.ts), it waits for the worker:
-  // a worker that starts while they are changed starts slower.
-  const compileAfter = raisesTieringBudgetHere ? workerRunning : undefined;
-  const enginePromise: Promise<Engine> = loadModule(options.wasm, compileAfter).then((module) => {
+  // The engine's workers start once the module is compiled: a worker that boots while compiling
+  // changes V8's flags (see wasm-tiering.ts) boots slower.
+  const enginePromise: Promise<Engine> = loadModule(options.wasm).then((module) => {
     const persistent = supportsPersistent(module);
     const mode: EngineMode = options.mode === "auto" || options.mode === undefined ? (persistent ? "persistent" : "cgi") : options.mode;
     if (mode === "persistent" && !persistent) {

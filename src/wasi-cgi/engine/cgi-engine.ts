@@ -5,6 +5,7 @@ import type { RunRequest, WorkerEvent } from "./messages.js";
 import { CLIENT_GONE, CLOSED, JobBook, refusal, type Ticket } from "./job-book.js";
 import { spawnWorker } from "./spawn.js";
 import { type Engine, type EngineOptions, type Job, type JobControl, type JobOutcome, Tail } from "./types.js";
+import { warmUp } from "./warm-up.js";
 
 interface Running {
   id: number;
@@ -34,6 +35,8 @@ export class CgiEngine implements Engine {
       if (slot) this.replace(slot, { kind: "timeout" });
     });
     this.first = this.addSlot().ready;
+    // While the first worker boots: its first request then runs Go's start-up compiled.
+    warmUp(options.module, { args: options.args, env: options.env });
   }
 
   ready(): Promise<void> {

@@ -9,6 +9,7 @@ import { RequestTable } from "./request-table.js";
 import { spawnWorker } from "./spawn.js";
 import { ThreadLoad } from "./thread-load.js";
 import type { Engine, EngineOptions, Job, JobControl, JobOutcome } from "./types.js";
+import { warmUp } from "./warm-up.js";
 
 /** Where a dispatched job runs. */
 interface Placement {
@@ -141,6 +142,11 @@ class Instance {
     return this.requests.size;
   }
 
+  /** Whether Go has started up and looked for its first request. */
+  get polled(): boolean {
+    return Atomics.load(this.input.cells, HEARTBEAT) !== NEVER_POLLED;
+  }
+
   /** Keeps the process alive exactly while requests are in flight. */
   updateRef(): void {
     const busy = this.requests.size > 0;
@@ -196,7 +202,10 @@ export class PersistentEngine implements Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.jobs = new JobBook(options.timeoutMs, (ticket) => this.abandonRunning(ticket, { kind: "timeout" }));
-    this.first = this.addInstance().ready;
+    const first = this.addInstance();
+    this.first = first.ready;
+    // While the first instance's worker boots; of no more use once that instance is past its start-up.
+    warmUp(options.module, { args: options.args, env: options.env, enough: () => first.polled });
   }
 
   ready(): Promise<void> {

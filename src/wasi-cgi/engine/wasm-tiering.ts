@@ -16,8 +16,7 @@ const RAISED_BUDGET = 50_000_000;
 
 /**
  * Whether to raise the budget: only on V8 11 (Node 20), and only when node was not given one. On
- * V8 12 (Node 22) the same change did not shorten Go's start-up in a server, and waiting for the
- * worker before compiling cost about 8 ms.
+ * V8 12 (Node 22) the same change did not shorten Go's start-up in a server.
  */
 export function raisesTieringBudget(v8Version: string, execArgv: readonly string[]): boolean {
   return v8Version.startsWith("11.") && !execArgv.some((arg) => arg.replace(/_/g, "-").startsWith(FLAG));
