@@ -1,4 +1,4 @@
-// Entry point of an engine worker thread: runs Go instances so that the main thread never does.
+// Entry point of an engine worker thread: runs the Go instances that serve requests, off the main thread.
 import { parentPort } from "node:worker_threads";
 import { BufferSource, type ByteSource, InputFd, OutputFd } from "../wasi/fds.js";
 import { WasiHost } from "../wasi/host.js";
