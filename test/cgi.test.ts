@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CgiOutputError, CgiOutputParser, environWith, metaVariables, parseHead } from "../src/wasi-cgi/cgi.js";
+import { bytesAsText, CgiOutputError, CgiOutputParser, environWith, metaVariables, parseHead, textAsBytes } from "../src/wasi-cgi/cgi.js";
 
 const entries = (block: string) => {
   expect(block.endsWith("\0")).toBe(true);
@@ -8,6 +8,13 @@ const entries = (block: string) => {
 const asMap = (vars: string[]) => Object.fromEntries(vars.map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
 
 describe("meta-variables", () => {
+  it("gives Go a header value's own bytes: a UTF-8 value held one character per byte becomes that text", () => {
+    const request = { method: "GET", url: "http://example.test/", headers: [["x-name", "Jos\u00c3\u00a9"], ["x-latin1", "\u00e9"]] as [string, string][] };
+    const env = asMap(entries(metaVariables(request, null)));
+    expect(env.HTTP_X_NAME).toBe("Jos\u00e9");
+    expect(env.HTTP_X_LATIN1).toBe("\u00e9");
+  });
+
   it("follows RFC 3875 and what net/http/cgi expects", () => {
     const request = {
       method: "POST",
@@ -122,6 +129,34 @@ describe("CGI output", () => {
     expect(() => parseHead("X-A: check ✓")).toThrow(CgiOutputError);
     expect(() => parseHead("Status: 200 O\x02K")).toThrow(/invalid CGI Status header/);
     expect(parseHead("X-A: a\tb caf\u00e9").headers).toEqual([["X-A", "a\tb caf\u00e9"]]);
+  });
+
+  it("keeps header values as the bytes the program wrote, UTF-8 or not; a local redirect's path is read as UTF-8", () => {
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode("X-Utf8: caf\u00e9 \u2713\nX-Latin1: "),
+      0xe9,
+      ...new TextEncoder().encode("\nLocation: /t\u00e4rget\n\nbody"),
+    ]);
+    const parser = new CgiOutputParser();
+    expect(new TextDecoder().decode(parser.push(bytes))).toBe("body");
+    const head = parser.finish();
+    expect(head.headers).toEqual([
+      ["X-Utf8", "caf\u00c3\u00a9 \u00e2\u009c\u0093"],
+      ["X-Latin1", "\u00e9"],
+      ["Location", "/t\u00c3\u00a4rget"],
+    ]);
+    expect(head.localRedirect).toBe("/t\u00e4rget");
+  });
+
+  it("converts header values between bytes (one character each) and UTF-8 text", () => {
+    expect(bytesAsText("caf\u00c3\u00a9")).toBe("caf\u00e9");
+    expect(bytesAsText("plain")).toBe("plain");
+    // Not UTF-8, or text already: unchanged.
+    expect(bytesAsText("caf\u00e9")).toBe("caf\u00e9");
+    expect(bytesAsText("\u2713")).toBe("\u2713");
+    expect(textAsBytes("caf\u00e9 \u2713")).toBe("caf\u00c3\u00a9 \u00e2\u009c\u0093");
+    expect(textAsBytes("plain")).toBe("plain");
+    expect(bytesAsText(textAsBytes("\u{1f600} and more"))).toBe("\u{1f600} and more");
   });
 
   it("splits a head from a binary body across arbitrary chunk boundaries", () => {

@@ -6,7 +6,10 @@ export interface CgiRequest {
   method: string;
   /** Absolute URL: its scheme decides HTTPS, its host SERVER_NAME and SERVER_PORT. */
   url: string;
-  /** Header names in any case; repeated headers joined into one value. */
+  /**
+   * Header names in any case; repeated headers joined into one value. Values as Node and Fetch
+   * hold them: one character per byte (see `bytesAsText`).
+   */
   headers: Iterable<readonly [string, string]>;
   /** The client's address; "127.0.0.1" when unknown. */
   remoteAddr?: string;
@@ -29,6 +32,43 @@ const SKIPPED_HEADERS = new Set([
   "transfer-encoding",
   "upgrade",
 ]);
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextEncoder();
+
+/** One character per byte (Latin-1), as Node and Fetch hold header values and as CGI heads are read. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  // In pieces a call can take as arguments; `apply` rather than spread, which costs ten times more.
+  for (let at = 0; at < bytes.length; at += 4096) text += String.fromCharCode.apply(null, bytes.subarray(at, at + 4096) as unknown as number[]);
+  return text;
+}
+
+/**
+ * A header value held one character per byte → the text its bytes are in UTF-8, so that the
+ * UTF-8 a Go program is given is those same bytes. Unchanged when the bytes are not UTF-8 or
+ * the value is text already (a character above U+00FF).
+ */
+export function bytesAsText(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  const bytes = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff) return value;
+    bytes[i] = code;
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return value;
+  }
+}
+
+/** The other way: text → one character per byte of its UTF-8 (what a platform that hands over text received). */
+export function textAsBytes(value: string): string {
+  return NON_ASCII.test(value) ? latin1(utf8.encode(value)) : value;
+}
 
 function safeDecode(path: string): string {
   if (!path.includes("%")) return path;
@@ -65,8 +105,9 @@ export function metaVariables(request: CgiRequest, bodyLength: number | null): s
   let contentType: string | undefined;
   // Joined once at the end: one flat string, rather than a chain of concatenations to flatten.
   const parts: string[] = [];
-  for (const [rawName, value] of request.headers) {
+  for (const [rawName, raw] of request.headers) {
     const name = rawName.toLowerCase();
+    const value = bytesAsText(raw);
     if (name === "host") host = value;
     else if (name === "content-type") contentType = value;
     else if (!SKIPPED_HEADERS.has(name) && !name.includes("_")) parts.push(httpPrefix(name), value, "\0");
@@ -129,7 +170,6 @@ export interface CgiHead {
 }
 
 const MAX_HEAD_BYTES = 256 * 1024;
-const decoder = new TextDecoder();
 
 function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | null {
   for (let i = 0; i < bytes.length; i++) {
@@ -142,12 +182,13 @@ function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | nu
 
 /** Parses a header block (without its blank line) into status, headers and redirect. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/**
- * What no response can carry: control characters other than tab (Node refuses them) and
- * characters above U+00FF (Node and Web Headers refuse them: header values are bytes).
- */
+/** What no response can carry: control characters other than tab (Node and Web Headers refuse them). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
+/**
+ * Parses a header block read one character per byte: values stay bytes, so that they reach the
+ * client as the program wrote them (UTF-8 or not), as they would from Go's own server.
+ */
 export function parseHead(text: string): CgiHead {
   const headers: HeaderPairs = [];
   let status: number | undefined;
@@ -157,20 +198,20 @@ export function parseHead(text: string): CgiHead {
     const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
     if (line === "") continue;
     const colon = line.indexOf(":");
-    if (colon <= 0) throw new CgiOutputError(`malformed CGI header line ${JSON.stringify(line.slice(0, 80))}`);
+    if (colon <= 0) throw new CgiOutputError(`malformed CGI header line ${JSON.stringify(bytesAsText(line).slice(0, 80))}`);
     const name = line.slice(0, colon).trim();
     const value = line.slice(colon + 1).trim();
     const lower = name.toLowerCase();
     if (lower === "status") {
       const match = /^(\d{3})(?:\s+(.*))?$/.exec(value);
-      if (!match) throw new CgiOutputError(`malformed CGI Status header ${JSON.stringify(value)}`);
+      if (!match) throw new CgiOutputError(`malformed CGI Status header ${JSON.stringify(bytesAsText(value))}`);
       status = Number(match[1]);
       statusText = match[2] ?? "";
-      if (BAD_VALUE.test(statusText)) throw new CgiOutputError(`invalid CGI Status header ${JSON.stringify(value.slice(0, 80))}`);
+      if (BAD_VALUE.test(statusText)) throw new CgiOutputError(`invalid CGI Status header ${JSON.stringify(bytesAsText(value).slice(0, 80))}`);
       continue;
     }
     if (lower === "location") location = value;
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new CgiOutputError(`invalid CGI header ${JSON.stringify(line.slice(0, 80))}`);
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new CgiOutputError(`invalid CGI header ${JSON.stringify(bytesAsText(line).slice(0, 80))}`);
     headers.push([name, value]);
   }
   // An informational status cannot end a response; Go's own server sends it and goes on.
@@ -178,7 +219,7 @@ export function parseHead(text: string): CgiHead {
   if (status !== undefined && status > 599) throw new CgiOutputError(`CGI Status ${status} is not an HTTP status`);
   if (status === undefined && location !== undefined) {
     if (location.startsWith("/") && !location.startsWith("//")) {
-      return { status: 200, statusText: "", headers, localRedirect: location };
+      return { status: 200, statusText: "", headers, localRedirect: bytesAsText(location) };
     }
     return { status: 302, statusText: "Found", headers };
   }
@@ -206,7 +247,7 @@ export class CgiOutputParser {
       this.buffered = all;
       return EMPTY;
     }
-    this.head = parseHead(decoder.decode(all.subarray(0, found.end)));
+    this.head = parseHead(latin1(all.subarray(0, found.end)));
     this.buffered = undefined;
     return all.subarray(found.bodyStart);
   }

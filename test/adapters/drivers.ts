@@ -242,7 +242,8 @@ function lambdaEvent(request: TestRequest): HandlerEvent {
     ["client-ip", ip],
     ["x-nf-request-id", "01JDNETLIFYLAMBDAREQ"],
     ["x-country", "SE"],
-    ...(request.headers ?? []).map(([name, value]): [string, string] => [name.toLowerCase(), value]),
+    // The platform hands header values over as text: the bytes on the wire decoded as UTF-8.
+    ...(request.headers ?? []).map(([name, value]): [string, string] => [name.toLowerCase(), Buffer.from(value, "latin1").toString()]),
   ];
   const body = bytesOf(request.body);
   if (body) all.push(["content-length", String(body.length)]);
@@ -304,9 +305,11 @@ export function lambdaDriver(): Driver {
       const adapter = adapterFor(app);
       const started = performance.now();
       const result = await adapter(lambdaEvent(request), lambdaContext());
+      // The platform writes the result's header values out as UTF-8: on the wire, one character per byte.
+      const wire = (value: unknown) => Buffer.from(String(value)).toString("latin1");
       const headers: Record<string, string[]> = {};
-      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = [String(value)];
-      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name.toLowerCase()] = values.map(String);
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = [wire(value)];
+      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name.toLowerCase()] = values.map(wire);
       const body = Buffer.from(result.body ?? "", result.isBase64Encoded ? "base64" : "utf8");
       return neutral(result.statusCode, headers, body, started);
     },

@@ -2,6 +2,7 @@
 // v1 Lambda-compatible (event, context).
 import type { Context, HandlerContext, HandlerEvent, HandlerResponse } from "@netlify/functions";
 import type { HeaderPairs, ServeRequest, WasiHandler } from "../../index.js";
+import { bytesAsText, textAsBytes } from "../../wasi-cgi/cgi.js";
 import { forwardedClient, normalizeAddress, webLookup } from "../shared/forwarded.js";
 import { refuse, toHandler, type HandlerInput } from "../shared/handler.js";
 import { HOP_BY_HOP } from "../shared/hop-by-hop.js";
@@ -42,7 +43,10 @@ export type LambdaHandler = (event: HandlerEvent, context?: Partial<HandlerConte
 
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
 
-/** Event headers as CGI pairs: multiValueHeaders when present (repeats joined), else headers. */
+/**
+ * Event headers as CGI pairs: multiValueHeaders when present (repeats joined), else headers.
+ * An event holds text (the platform decoded the bytes as UTF-8); the core takes bytes.
+ */
 function eventHeaders(event: HandlerEvent): Headers {
   const headers = new Headers();
   const seen = new Set<string>();
@@ -50,12 +54,12 @@ function eventHeaders(event: HandlerEvent): Headers {
     const key = name.toLowerCase();
     if (!values || HOP_BY_HOP.has(key)) continue;
     seen.add(key);
-    for (const value of values) headers.append(name, value);
+    for (const value of values) headers.append(name, textAsBytes(value));
   }
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     const key = name.toLowerCase();
     if (value === undefined || seen.has(key) || HOP_BY_HOP.has(key)) continue;
-    headers.set(name, value);
+    headers.set(name, textAsBytes(value));
   }
   return headers;
 }
@@ -136,11 +140,13 @@ function lambdaExchange(handler: WasiHandler, request: ServeRequest): Promise<Ha
       },
       end() {
         const bytes = Buffer.concat(chunks);
-        // One value: `headers`. Repeated names and every Set-Cookie: `multiValueHeaders`.
+        // One value: `headers`. Repeated names and every Set-Cookie: `multiValueHeaders`. Values
+        // as text: the platform writes them out as UTF-8.
         const grouped = new Map<string, string[]>();
-        for (const [name, value] of pairs) {
+        for (const [name, bytes] of pairs) {
           const key = name.toLowerCase();
           if (HOP_BY_HOP.has(key)) continue;
+          const value = bytesAsText(bytes);
           const values = grouped.get(key);
           if (values) values.push(value);
           else grouped.set(key, [value]);
