@@ -1,7 +1,7 @@
 // The core handler against real Go programs, in both engines: what the Go program writes is
 // exactly what the Response carries.
 import { describe, expect, it } from "vitest";
-import { fixture, open, randomBytes, sha256, type Echo } from "./support.js";
+import { fixture, open, randomBytes, sha256, TRAPPING_MODULE, type Echo } from "./support.js";
 
 
 describe.each(["cgi", "persistent"] as const)("%s mode", (mode) => {
@@ -280,17 +280,7 @@ describe("cgi mode only", () => {
   });
 
   it("answers 502 for a module that traps, and logs it once", async () => {
-    // A minimal command module whose _start executes `unreachable`.
-    const trapping = new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-      0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
-      0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-      0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one page
-      0x07, 0x13, 0x02, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // export "memory"
-      0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00, // export "_start"
-      0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: unreachable
-    ]);
-    const traps = open({ wasm: trapping, mode: "cgi" });
+    const traps = open({ wasm: TRAPPING_MODULE, mode: "cgi" });
     const response = await traps.fetch(new Request("http://localhost/api/trap"));
     expect(response.status).toBe(502);
     expect(await response.text()).toMatch(/the Go program crashed: RuntimeError: unreachable/);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { warmUp } from "../src/wasi-cgi/engine/warm-up.js";
-import { fixture, open } from "./support.js";
+import { fixture, open, TRAPPING_MODULE } from "./support.js";
 
 const compiled = (name: string, variant: "cgi" | "persistent" = "persistent") =>
   new WebAssembly.Module(readFileSync(fixture(name, variant)));
@@ -15,11 +15,11 @@ describe("warm-up (Go's start-up run once on the main thread)", () => {
   });
 
   it("runs no handler: a program whose handler exits with status 3 ends with status 0", () => {
-    expect(warmUp(compiled("exit3"), { ...options, enough: () => false })).toBe("ended");
+    expect(warmUp(compiled("exit3"), options)).toBe("ended");
   });
 
   it("gives a plain CGI program no request: net/http/cgi refuses it before the handler (which would sleep) runs", () => {
-    expect(warmUp(compiled("sleep", "cgi"), { ...options, enough: () => false })).toBe("failed");
+    expect(warmUp(compiled("sleep", "cgi"), options)).toBe("failed");
   });
 
   it("stops at the first system call once enough() is true", () => {
@@ -29,26 +29,15 @@ describe("warm-up (Go's start-up run once on the main thread)", () => {
   });
 
   it("stops where the start-up would block instead of waiting", () => {
-    expect(warmUp(compiled("slowstart"), { ...options, enough: () => false })).toBe("stopped");
+    expect(warmUp(compiled("slowstart"), options)).toBe("stopped");
   });
 
   it("stops a start-up that spins without a system call once its time is up", () => {
-    expect(warmUp(compiled("spinstart", "cgi"), { ...options, enough: () => false })).toBe("stopped");
+    expect(warmUp(compiled("spinstart", "cgi"), options)).toBe("stopped");
   });
 
   it("reports a module that cannot start as failed, without throwing", () => {
-    const trapping = new WebAssembly.Module(
-      new Uint8Array([
-        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
-        0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-        0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one page
-        0x07, 0x13, 0x02, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // export "memory"
-        0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00, // export "_start"
-        0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: unreachable
-      ]),
-    );
-    expect(warmUp(trapping, { ...options, enough: () => false })).toBe("failed");
+    expect(warmUp(new WebAssembly.Module(TRAPPING_MODULE), options)).toBe("failed");
   });
 
   it("leaves the instance it warmed up for untouched: its state, output and stderr are its own", async () => {
