@@ -180,14 +180,14 @@ function findHeadEnd(bytes: Uint8Array): { end: number; bodyStart: number } | nu
   return null;
 }
 
-/** Parses a header block (without its blank line) into status, headers and redirect. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What no response can carry: control characters other than tab (Node and Web Headers refuse them). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
- * Parses a header block read one character per byte: values stay bytes, so that they reach the
- * client as the program wrote them (UTF-8 or not), as they would from Go's own server.
+ * Parses a header block (without its blank line) into status, headers and redirect. The block is
+ * read one character per byte: values stay bytes, so that they reach the client as the program
+ * wrote them (UTF-8 or not), as they would from Go's own server.
  */
 export function parseHead(text: string): CgiHead {
   const headers: HeaderPairs = [];
