@@ -123,10 +123,9 @@ describe("CGI output", () => {
     expect(() => parseHead("X-A: a\rb")).toThrow(CgiOutputError);
   });
 
-  it("rejects header values no response can carry: control characters, characters above U+00FF", () => {
+  it("rejects header values no response can carry: control characters other than tab", () => {
     expect(() => parseHead("X-A: a\x01b")).toThrow(/invalid CGI header "X-A: a\\u0001b"/);
     expect(() => parseHead("X-A: a\x7fb")).toThrow(CgiOutputError);
-    expect(() => parseHead("X-A: check ✓")).toThrow(CgiOutputError);
     expect(() => parseHead("Status: 200 O\x02K")).toThrow(/invalid CGI Status header/);
     expect(parseHead("X-A: a\tb caf\u00e9").headers).toEqual([["X-A", "a\tb caf\u00e9"]]);
   });
