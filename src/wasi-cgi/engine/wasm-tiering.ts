@@ -23,7 +23,7 @@ export function raisesTieringBudget(v8Version: string, execArgv: readonly string
 }
 
 /** Whether this process compiles with the raised budget. */
-export const raisesTieringBudgetHere = raisesTieringBudget(process.versions.v8, process.execArgv);
+const raisesTieringBudgetHere = raisesTieringBudget(process.versions.v8, process.execArgv);
 
 let compiling = 0;
 
