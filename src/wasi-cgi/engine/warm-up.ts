@@ -37,8 +37,8 @@ const stop = (): never => {
  * with the Go side runs in persistent mode with stdin at end of input, so the loop ends before any
  * handler runs; a plain CGI program gets no request variables (net/http/cgi then refuses to call
  * its handler; a program that reads them itself runs without them). Its output is dropped, and it
- * has no files or sockets to touch. Anything that
- * would block (a sleep, a wait for input) stops it, as do `enough()` and MAX_WARM_UP_MS.
+ * has no files or sockets to touch. Anything that would block (a sleep, a wait for input) stops
+ * it, as do `enough()` and MAX_WARM_UP_MS.
  */
 export function warmUp(module: WebAssembly.Module, options: WarmUpOptions): WarmUpEnd {
   const discard = () => {};
