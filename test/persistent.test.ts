@@ -1,11 +1,24 @@
 // Warm instances: what persistent mode adds on top of the shared handler suite.
+import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getPriority } from "node:os";
 import { describe, expect, it } from "vitest";
 import { serve } from "../src/adapters/node/index.js";
 import { fixture, open, runScript, until } from "./support.js";
 
 const get = (path: string) => new Request(`http://localhost${path}`);
+
+/** How many of this process's threads run at each nice value (Linux: /proc/self/task/<tid>/stat). */
+function threadsByNice(): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const nice = Number(fields[16]);
+    counts.set(nice, (counts.get(nice) ?? 0) + 1);
+  }
+  return counts;
+}
 
 async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
   let text = "";
@@ -93,6 +106,16 @@ describe("persistent mode", () => {
     expect(response.status).toBe(504);
     await until(() => cancel.log.stderr.join("").includes("cancelled: context canceled"));
     expect(cancel.log.errors).toHaveLength(1);
+  });
+
+  it.runIf(process.platform === "linux")("runs the instance's thread 5 nicer than the thread that started it, which keeps its own", async () => {
+    const own = getPriority();
+    const nicer = Math.min(19, own + 5);
+    const before = threadsByNice().get(nicer) ?? 0;
+    const hello = open({ wasm: fixture("hello", "persistent"), mode: "persistent", poolSize: 1 });
+    expect(await (await hello.fetch(get("/api/hello"))).text()).toContain("hello");
+    expect(threadsByNice().get(nicer) ?? 0).toBe(before + 1);
+    expect(getPriority()).toBe(own);
   });
 
   it("serves many concurrent requests from one instance", async () => {

@@ -1,9 +1,25 @@
 // Entry point of an engine worker thread: runs the Go instances that serve requests, off the main thread.
+import { getPriority, setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { BufferSource, type ByteSource, InputFd, OutputFd } from "../wasi/fds.js";
 import { WasiHost } from "../wasi/host.js";
 import { BELL, ChannelReader, ChannelWriter, HEARTBEAT } from "./channel.js";
 import type { RunRequest, WorkerEvent, WorkerSetup } from "./messages.js";
+
+/**
+ * How much nicer than the process this thread runs. Every request waits on the main thread (it
+ * passes requests on and writes the answers), so a Go instance woken by the main thread's ring
+ * should not take that thread's core from it. Linux keeps a nice value per thread; elsewhere it
+ * is the whole process's, so it is left alone there.
+ */
+const NICER_BY = 5;
+if (process.platform === "linux") {
+  try {
+    setPriority(Math.min(19, getPriority() + NICER_BY));
+  } catch {
+    // Refused (a sandbox): the instance runs at the process's own priority.
+  }
+}
 
 /** What this worker runs: the first message it gets. */
 let setup: WorkerSetup;
