@@ -163,6 +163,21 @@ describe("persistent mode", () => {
     expect(served.sort()).toEqual(["1", "2", "3", "4", "5"]);
   });
 
+  it("keeps sending work to an instance whose client went away with requests in flight", async () => {
+    const app = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 2 });
+    await app.ready();
+    // A load generator that stops: its connections close while their requests still run in Go
+    // (time.Sleep does not watch the context, so their ENDs come 300 ms later).
+    const client = new AbortController();
+    const gone = Array.from({ length: 8 }, () => app.fetch(new Request("http://localhost/api/sleep?ms=300", { signal: client.signal })));
+    await new Promise((r) => setTimeout(r, 20));
+    client.abort();
+    await Promise.allSettled(gone);
+    // The next client's request: still the same instance (its 9th request), not a second one.
+    const next = await app.fetch(get("/api/sleep?ms=0"));
+    expect(next.headers.get("x-served")).toBe("9");
+  });
+
   it("keeps sending work to an instance that sleeps or keeps reading requests", async () => {
     const app = open({ wasm: fixture("sleep", "persistent"), mode: "persistent", poolSize: 2 });
     await app.ready();

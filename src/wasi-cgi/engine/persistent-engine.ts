@@ -48,8 +48,11 @@ const MAX_FAILED_STARTS = 3;
 class Instance {
   readonly worker: Worker;
   readonly requests = new RequestTable<PlacedTicket>();
-  /** Requests already answered (timeout, client gone) whose END has not come yet. */
-  readonly abandoned = new Map<number, ReturnType<typeof setTimeout>>();
+  /**
+   * Requests already answered (timeout, client gone) whose END has not come yet: when each was
+   * answered, and the timer that replaces the instance should its END not come.
+   */
+  readonly abandoned = new Map<number, { since: number; timer: ReturnType<typeof setTimeout> }>();
   readonly ready: Promise<void>;
   served = 0;
   private readonly ports: MessagePort[];
@@ -117,17 +120,20 @@ class Instance {
   }
 
   /**
-   * "busy" while the instance has work, is not asleep waiting for more, and has not polled its
-   * input for STALL_MS, still so CONFIRM_MS after that was first seen (a CPU-bound handler: Go on
-   * wasm has one thread and no preemption); "unsure" until then. Also "busy" while a cancelled
-   * request has not ended (the instance may be stuck and about to be replaced). An asleep
+   * "busy" while the instance has work (cancelled requests not ended yet included), is not
+   * asleep waiting for more, and has not polled its input for STALL_MS, still so CONFIRM_MS after
+   * that was first seen (a CPU-bound handler: Go on wasm has one thread and no preemption);
+   * "unsure" until then. Also "busy" once a cancelled
+   * request has gone STALL_MS without ending (its handler may not watch its context, and the
+   * instance is replaced if the grace period passes); before that the END is usually on its way,
+   * and a client that went away with requests in flight must not make the pool grow. An asleep
    * instance is "ok" even when its last poll is old: it has requests in flight that wait (on a
    * timer, or for their END to be read here), not a busy CPU. So is one that has not polled yet:
    * it is starting, and another instance would start no sooner.
    */
   health(now: number): Health {
-    if (this.abandoned.size > 0) return "busy";
-    if (this.requests.size === 0 || this.input.readerSleeps()) return "ok";
+    if (this.cancelLingers(now)) return "busy";
+    if ((this.requests.size === 0 && this.abandoned.size === 0) || this.input.readerSleeps()) return "ok";
     const beat = Atomics.load(this.input.cells, HEARTBEAT);
     if (beat === NEVER_POLLED) return "ok";
     if (((now - beat) | 0) < STALL_MS) return "ok";
@@ -136,6 +142,11 @@ class Instance {
       this.staleSince = now;
     }
     return ((now - this.staleSince) | 0) >= CONFIRM_MS ? "busy" : "unsure";
+  }
+
+  private cancelLingers(now: number): boolean {
+    for (const { since } of this.abandoned.values()) if (((now - since) | 0) >= STALL_MS) return true;
+    return false;
   }
 
   get load(): number {
@@ -325,12 +336,12 @@ export class PersistentEngine implements Engine {
     const grace = Math.min(MAX_GRACE_MS, this.options.timeoutMs);
     const timer = setTimeout(() => this.lose(instance, "a cancelled request did not end: the instance is stuck"), grace);
     timer.unref();
-    instance.abandoned.set(id, timer);
+    instance.abandoned.set(id, { since: Date.now() | 0, timer });
     this.dispatch();
   }
 
   private clearAbandoned(instance: Instance, id: number): void {
-    clearTimeout(instance.abandoned.get(id));
+    clearTimeout(instance.abandoned.get(id)?.timer);
     instance.abandoned.delete(id);
   }
 
@@ -339,7 +350,7 @@ export class PersistentEngine implements Engine {
     const index = this.instances.indexOf(instance);
     if (index < 0) return;
     this.instances.splice(index, 1);
-    for (const timer of instance.abandoned.values()) clearTimeout(timer);
+    for (const { timer } of instance.abandoned.values()) clearTimeout(timer);
     void instance.stop();
     const outcome: JobOutcome =
       kind === "trap" ? { kind, message } : kind === "exit" ? { kind, exitCode } : { kind, message };
