@@ -65,6 +65,14 @@ describe("meta-variables", () => {
     }
   });
 
+  it("takes the URL parsed already as it takes its text", () => {
+    const text = "https://h.test:8443/api/caf%C3%A9/x?q=a%20b";
+    const request = { method: "GET", headers: [["Accept", "*/*"]] as [string, string][], remoteAddr: "10.0.0.1" };
+    const fromUrl = metaVariables({ ...request, url: new URL(text) }, null);
+    expect(fromUrl).toBe(metaVariables({ ...request, url: text }, null));
+    expect(asMap(entries(fromUrl))).toMatchObject({ SERVER_PORT: "8443", PATH_INFO: "/api/café/x", QUERY_STRING: "q=a%20b", HTTPS: "on" });
+  });
+
   it("names each variable once, Host included", () => {
     const block = metaVariables({ method: "GET", url: "http://localhost/", headers: [["Host", "h.test"], ["Accept", "*/*"]] }, null);
     const names = entries(block).map((entry) => entry.slice(0, entry.indexOf("=")));

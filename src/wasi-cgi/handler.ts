@@ -166,7 +166,7 @@ export function createHandler(options: HandlerOptions): WasiHandler {
 
   /** Logs a failure once and passes it on. */
   const fail = (request: CgiRequest, responder: Responder, status: number, message: string, stderr = "") => {
-    logFailure(status, request.method, request.url, message, stderr);
+    logFailure(status, request.method, String(request.url), message, stderr);
     responder.fail(status, message);
   };
 

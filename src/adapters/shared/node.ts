@@ -109,7 +109,7 @@ export function nodeServeRequest(req: IncomingMessage, facts: NodeRequestFacts):
       body = source === "replay" ? replayedBody(req) : (req as AsyncIterable<Uint8Array>);
     }
   }
-  return { method, url: url.href, headers, body, remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
+  return { method, url, headers, body, remoteAddr: facts.remoteAddr, remotePort: facts.remotePort };
 }
 
 /** Ends a response that has not started with a short text answer; destroys one that has. */
