@@ -123,13 +123,13 @@ class Instance {
    * "busy" while the instance has work (cancelled requests not ended yet included), is not
    * asleep waiting for more, and has not polled its input for STALL_MS, still so CONFIRM_MS after
    * that was first seen (a CPU-bound handler: Go on wasm has one thread and no preemption);
-   * "unsure" until then. Also "busy" once a cancelled
-   * request has gone STALL_MS without ending (its handler may not watch its context, and the
-   * instance is replaced if the grace period passes); before that the END is usually on its way,
-   * and a client that went away with requests in flight must not make the pool grow. An asleep
-   * instance is "ok" even when its last poll is old: it has requests in flight that wait (on a
-   * timer, or for their END to be read here), not a busy CPU. So is one that has not polled yet:
-   * it is starting, and another instance would start no sooner.
+   * "unsure" until then. Also "busy" once a cancelled request has gone STALL_MS without ending (its
+   * handler may not watch its context, and the instance is replaced if the grace period passes);
+   * before that its END is usually on its way, and a client that went away with requests in
+   * flight must not make the pool grow. An asleep instance is "ok" even when its last poll is
+   * old: it has requests in flight that wait (on a timer, or for their END to be read here), not
+   * a busy CPU. So is one that has not polled yet: it is starting, and another instance would
+   * start no sooner.
    */
   health(now: number): Health {
     if (this.cancelLingers(now)) return "busy";

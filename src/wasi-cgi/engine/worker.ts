@@ -7,7 +7,7 @@ import { BELL, ChannelReader, ChannelWriter, HEARTBEAT } from "./channel.js";
 import type { RunRequest, WorkerEvent, WorkerSetup } from "./messages.js";
 
 /**
- * How much nicer than the process this thread runs. Every request waits on the main thread (it
+ * How much nicer than the thread that started it this thread runs. Every request waits on the main thread (it
  * passes requests on and writes the answers), so a Go instance woken by the main thread's ring
  * should not take that thread's core from it. Linux keeps a nice value per thread; elsewhere it
  * is the whole process's, so it is left alone there.
